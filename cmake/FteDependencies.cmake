@@ -1,0 +1,15 @@
+# Every dependency comes from a Debian 12 package (see deploy/local/fte-local).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 EXACT REQUIRED COMPONENTS url)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(prometheus-cpp REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(OpenSSL 3 REQUIRED)
+# librdkafka and libpqxx 6.4 ship pkg-config files, not CMake packages.
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka>=2.0)
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx>=6.4)
+if(FTE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()

@@ -1,0 +1,44 @@
+# Compile options for fte's own targets only; third-party headers are system
+# includes, so their warnings never fail our build.
+add_library(fte_build_options INTERFACE)
+target_compile_options(fte_build_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
+  -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
+if(FTE_WERROR)
+  target_compile_options(fte_build_options INTERFACE -Werror)
+endif()
+if(FTE_SANITIZE)
+  target_compile_options(fte_build_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  target_link_options(fte_build_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(FTE_TSAN)
+  target_compile_options(fte_build_options INTERFACE -fsanitize=thread)
+  target_link_options(fte_build_options INTERFACE -fsanitize=thread)
+endif()
+if(FTE_CLANG_TIDY)
+  find_program(CLANG_TIDY_EXE NAMES clang-tidy clang-tidy-14 REQUIRED)
+  set(CMAKE_CXX_CLANG_TIDY ${CLANG_TIDY_EXE})
+endif()
+
+# fte_library(<name> SOURCES ... DEPS ...): libs/<name> with include/fte/<name>.
+function(fte_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(fte_${name} ${ARG_SOURCES})
+  add_library(fte::${name} ALIAS fte_${name})
+  target_include_directories(fte_${name} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include
+                                         PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(fte_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE fte_build_options ${ARG_PRIVATE_DEPS})
+endfunction()
+
+# fte_test(<name> LABEL <label> SOURCES ... DEPS ...): one gtest binary per tier.
+function(fte_test name)
+  cmake_parse_arguments(ARG "" "LABEL;TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE fte_build_options ${ARG_DEPS} GTest::gtest GTest::gtest_main GTest::gmock)
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,40 @@
+#include "fte/common/time.hpp"
+
+#include <gtest/gtest.h>
+
+namespace fte {
+namespace {
+
+using namespace std::chrono;
+
+TEST(Time, FormatsUtcWithMilliseconds) {
+  const system_clock::time_point at{milliseconds(1764080295123)};
+  EXPECT_EQ(format_rfc3339(at), "2025-11-25T14:18:15.123Z");
+}
+
+TEST(Time, RoundTrips) {
+  const system_clock::time_point at{milliseconds(1764080295123)};
+  const auto parsed = parse_rfc3339(format_rfc3339(at));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(*parsed, at);
+}
+
+TEST(Time, ParsesOffsetsAndFractions) {
+  const auto utc = parse_rfc3339("2025-11-25T14:18:15Z");
+  const auto offset = parse_rfc3339("2025-11-25T16:18:15+02:00");
+  ASSERT_TRUE(utc && offset);
+  EXPECT_EQ(*utc, *offset);
+  const auto nanos = parse_rfc3339("2025-11-25T14:18:15.123456789Z");
+  ASSERT_TRUE(nanos);
+  EXPECT_EQ(duration_cast<nanoseconds>(*nanos - *utc), nanoseconds(123456789));
+}
+
+TEST(Time, RejectsMalformed) {
+  for (const char* bad : {"", "2025-11-25", "2025-11-25T14:18:15", "2025-13-25T14:18:15Z", "2025-11-25T14:18:15.Z",
+                          "2025-11-25T14:18:15Zjunk", "2025-11-25T14:18:15+0200"}) {
+    EXPECT_FALSE(parse_rfc3339(bad).has_value()) << bad;
+  }
+}
+
+} // namespace
+} // namespace fte

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <nlohmann/json.hpp>
+
+#include "fte/common/logging.hpp"
+
+namespace fte::http {
+
+using Request = boost::beast::http::request<boost::beast::http::string_body>;
+using Response = boost::beast::http::response<boost::beast::http::string_body>;
+using Status = boost::beast::http::status;
+
+/// Turns a request into a response. Runs on the connection's coroutine; an
+/// exception becomes a 500 with a JSON body (and a log line), never a crash.
+using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
+
+struct ServerOptions {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 0; ///< 0 picks a free port (tests)
+  /// Time a client gets to send a whole request (headers and body); also the
+  /// idle limit of a kept-alive connection.
+  std::chrono::milliseconds read_timeout{15'000};
+  std::chrono::milliseconds write_timeout{15'000};
+  std::size_t body_limit = 1024 * 1024;
+  /// Requests served on one connection before it is closed; with requests
+  /// served strictly one after another, this also caps how much a client can
+  /// pipeline into one connection.
+  std::size_t max_requests_per_connection = 1000;
+
+  /// Parses "host:port" or ":port". @throws ConfigError naming `variable`.
+  static ServerOptions from_address(std::string_view address, std::string_view variable);
+};
+
+/// An HTTP/1.1 server on Boost.Beast with C++20 coroutines: one coroutine per
+/// connection reads a request, awaits the handler, writes the response.
+class Server {
+public:
+  Server(boost::asio::any_io_executor executor, ServerOptions options, Handler handler, Logger logger);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds and starts accepting. @throws boost::system::system_error when the
+  /// address cannot be bound.
+  void start();
+  /// Stops accepting new connections; open ones finish their current request.
+  void stop();
+  /// The bound port (useful with port 0).
+  [[nodiscard]] std::uint16_t port() const noexcept { return bound_port_; }
+
+private:
+  struct State;
+  std::shared_ptr<State> state_;
+  std::uint16_t bound_port_ = 0;
+};
+
+/// A JSON response with the right content type.
+[[nodiscard]] Response json_response(Status status, const nlohmann::json& body, unsigned version = 11);
+/// The error body every fte API uses: {"error": {"code", "message", "field"?}}.
+[[nodiscard]] Response error_response(Status status, std::string_view code, std::string_view message,
+                                      std::optional<std::string_view> field = std::nullopt, unsigned version = 11);
+
+} // namespace fte::http

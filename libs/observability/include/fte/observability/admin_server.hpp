@@ -1,0 +1,61 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "fte/common/config.hpp"
+#include "fte/common/logging.hpp"
+#include "fte/http/server.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace fte::observability {
+
+/// The admin listener every fte process mounts: `GET /healthz` (the process
+/// is alive), `GET /readyz` (every readiness check passes; 503 with the
+/// failing checks named otherwise), `GET /metrics` (Prometheus text format of
+/// the registry). It runs on its own thread so a busy service still answers
+/// its probes.
+class AdminServer {
+public:
+  using ReadinessCheck = std::function<bool()>;
+
+  AdminServer(http::ServerOptions options, std::shared_ptr<prometheus::Registry> registry, Logger logger);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  /// Adds a named check to /readyz; callable at any time, from any thread.
+  void add_readiness_check(std::string name, ReadinessCheck check);
+
+  /// Binds and serves. @throws boost::system::system_error if it cannot bind.
+  void start();
+  void stop();
+  [[nodiscard]] std::uint16_t port() const noexcept { return server_.port(); }
+
+  /// FTE_ADMIN_ADDR, defaulting to `default_address` (e.g. "0.0.0.0:9100").
+  /// @throws ConfigError
+  static http::ServerOptions options_from_env(const Environment& env, std::string_view default_address);
+
+private:
+  http::Response handle(const http::Request& request);
+
+  boost::asio::io_context io_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  Logger logger_;
+  std::mutex checks_mutex_;
+  std::vector<std::pair<std::string, ReadinessCheck>> checks_;
+  http::Server server_;
+  std::thread thread_;
+};
+
+} // namespace fte::observability

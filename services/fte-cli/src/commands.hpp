@@ -1,0 +1,28 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "fte/common/config.hpp"
+#include "fte/common/logging.hpp"
+
+namespace fte::cli {
+
+/// Exit codes: 0 success, 1 failure, 2 usage, 3 a topic exists with fewer
+/// partitions than the contract wants.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitFewerPartitions = 3;
+
+/// What every command needs: the environment (flags already applied) and a
+/// logger for machine-readable progress on stderr. Human output goes to stdout.
+struct Context {
+  Environment env;
+  Logger logger;
+};
+
+/// Registers `fte migrate`; `run` is set to what executes it.
+void add_migrate_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte topics create|describe`.
+void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run);
+
+} // namespace fte::cli
