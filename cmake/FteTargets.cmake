@@ -42,3 +42,26 @@ function(fte_test name)
     PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
     DISCOVERY_TIMEOUT 60)
 endfunction()
+
+# fte_embed_files(<out-var> NAMESPACE ns FUNCTION fn BASE dir FILES rel...):
+# generates a source defining `const std::vector<fte::EmbeddedFile>& ns::fn()`
+# with each file's path relative to BASE as its name. Binaries then carry the
+# SQL and schemas they were built with, and need no files at run time.
+function(fte_embed_files out_var)
+  cmake_parse_arguments(ARG "" "NAMESPACE;FUNCTION;BASE" "FILES" ${ARGN})
+  set(entries)
+  set(paths)
+  foreach(rel IN LISTS ARG_FILES)
+    list(APPEND entries "${rel}|${ARG_BASE}/${rel}")
+    list(APPEND paths "${ARG_BASE}/${rel}")
+  endforeach()
+  set(output "${CMAKE_CURRENT_BINARY_DIR}/${ARG_FUNCTION}_embedded.cpp")
+  add_custom_command(
+    OUTPUT "${output}"
+    COMMAND ${CMAKE_COMMAND} "-DOUTPUT=${output}" "-DNAMESPACE=${ARG_NAMESPACE}" "-DFUNCTION=${ARG_FUNCTION}"
+            "-DFILES=${entries}" -P "${PROJECT_SOURCE_DIR}/cmake/embed_files_script.cmake"
+    DEPENDS ${paths} "${PROJECT_SOURCE_DIR}/cmake/embed_files_script.cmake"
+    COMMENT "Embedding ${ARG_FUNCTION}"
+    VERBATIM)
+  set(${out_var} "${output}" PARENT_SCOPE)
+endfunction()

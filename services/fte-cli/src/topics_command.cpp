@@ -82,6 +82,7 @@ int describe(const Context& context, const TopicFlags& flags) {
 void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run) {
   auto* topics = app.add_subcommand("topics", "Provision and inspect the fte.* topics");
   topics->require_subcommand(1);
+  topics->fallthrough(); // `fte topics describe --timeout-ms 5000` as well as `fte topics --timeout-ms 5000 describe`
   auto flags = std::make_shared<TopicFlags>();
   topics->add_option("--timeout-ms", flags->timeout_ms, "How long to wait for Kafka")->capture_default_str();
 
