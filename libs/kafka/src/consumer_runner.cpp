@@ -11,6 +11,7 @@
 
 #include "fte/kafka/dlq.hpp"
 #include "fte/kafka/murmur2.hpp"
+#include "fte/kafka/topics.hpp"
 
 namespace fte::kafka {
 
@@ -32,7 +33,7 @@ ConsumerOptions ConsumerOptions::from_env(const Environment& env, std::string se
       env.get_millis("FTE_COMMIT_INTERVAL_MS", options.commit_interval, milliseconds(10), milliseconds(600'000));
   options.shutdown_timeout =
       env.get_millis("FTE_SHUTDOWN_TIMEOUT_MS", options.shutdown_timeout, milliseconds(100), milliseconds(600'000));
-  options.dlq_topic = env.get_or("FTE_DLQ_TOPIC", options.dlq_topic);
+  options.dlq_topic = env.get_or("FTE_DLQ_TOPIC", TopicNames::from_env(env).dlq);
   options.retry = RetryPolicy::from_env(env);
   return options;
 }

@@ -18,9 +18,9 @@ std::vector<TopicSpec> TopicSpec::contract_topics(const Environment& env) {
                                                std::to_string(base.replication_factor) + ")");
   }
   std::vector<TopicSpec> specs;
-  for (const auto name : topics::kAll) {
+  for (const auto& name : TopicNames::from_env(env).all()) {
     TopicSpec spec = base;
-    spec.name = std::string(name);
+    spec.name = name;
     specs.push_back(std::move(spec));
   }
   return specs;

@@ -47,7 +47,7 @@ int create(const Context& context, const TopicFlags& flags) {
 }
 
 int describe(const Context& context, const TopicFlags& flags) {
-  std::vector<std::string> names(kafka::topics::kAll.begin(), kafka::topics::kAll.end());
+  const auto names = kafka::TopicNames::from_env(context.env).all();
   auto admin = make_admin(context, flags);
   const auto descriptions = admin.describe(names);
   if (flags.json) {

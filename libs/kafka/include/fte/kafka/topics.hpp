@@ -1,7 +1,11 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "fte/common/config.hpp"
 
 namespace fte::kafka::topics {
 
@@ -18,3 +22,26 @@ inline constexpr std::array<std::string_view, 7> kAll = {
     kWhatsappInbound, kEmailInbound, kWebformInbound, kTicketsIncoming, kEscalations, kMetricsAgent, kDlq};
 
 } // namespace fte::kafka::topics
+
+namespace fte::kafka {
+
+/// The topic names a deployment uses: the contract's names, optionally behind
+/// a prefix (FTE_TOPIC_PREFIX) so that test runs or tenants sharing a cluster
+/// stay apart. Production leaves the prefix empty.
+struct TopicNames {
+  std::string whatsapp_inbound;
+  std::string email_inbound;
+  std::string webform_inbound;
+  std::string tickets_incoming;
+  std::string escalations;
+  std::string metrics_agent;
+  std::string dlq;
+
+  [[nodiscard]] static TopicNames with_prefix(std::string_view prefix);
+  /// FTE_TOPIC_PREFIX (default empty).
+  [[nodiscard]] static TopicNames from_env(const Environment& env);
+  /// In the order of topics::kAll.
+  [[nodiscard]] std::vector<std::string> all() const;
+};
+
+} // namespace fte::kafka

@@ -1,0 +1,72 @@
+// webhook-gateway: the public HTTP edge. Stateless; every accepted message is
+// in Kafka before the sender hears 2xx.
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "fte/http/server.hpp"
+#include "fte/kafka/producer.hpp"
+#include "fte/kafka/topics.hpp"
+#include "fte/runtime/service.hpp"
+#include "gateway_metrics.hpp"
+#include "router.hpp"
+#include "webform_handler.hpp"
+
+int main() {
+  return fte::runtime::Service::main("webhook-gateway", "0.0.0.0:9100", [](fte::runtime::Service& service) {
+    using std::chrono::milliseconds;
+    const auto& env = service.env();
+    auto http_options = fte::http::ServerOptions::from_address(env.get_or("FTE_HTTP_ADDR", "0.0.0.0:8080"),
+                                                               "FTE_HTTP_ADDR");
+    http_options.body_limit =
+        static_cast<std::size_t>(env.get_int("FTE_HTTP_BODY_LIMIT", 64 * 1024, 1024, 16 * 1024 * 1024));
+    http_options.read_timeout =
+        env.get_millis("FTE_HTTP_READ_TIMEOUT_MS", milliseconds(10'000), milliseconds(100), milliseconds(600'000));
+    http_options.max_requests_per_connection = static_cast<std::size_t>(
+        env.get_int("FTE_HTTP_MAX_REQUESTS_PER_CONNECTION", 1000, 1, 1'000'000));
+    const auto threads = static_cast<int>(env.get_int("FTE_HTTP_THREADS", 2, 1, 256));
+    const auto shutdown_timeout =
+        env.get_millis("FTE_SHUTDOWN_TIMEOUT_MS", milliseconds(25'000), milliseconds(100), milliseconds(600'000));
+    const auto topics = fte::kafka::TopicNames::from_env(env);
+
+    // Start order: producer, then handlers, then listeners; the stop order is
+    // the reverse, so no request is accepted that cannot be produced, and the
+    // producer flushes only after the last request is answered.
+    fte::kafka::Producer producer(fte::kafka::ProducerOptions::from_env(env, service.name()), service.logger());
+    fte::gateway::GatewayMetrics metrics(*service.registry());
+    const fte::gateway::WebformHandler webform(
+        {topics.webform_inbound, static_cast<int>(env.get_int("FTE_RETRY_AFTER_SECONDS", 1, 1, 3600))}, producer,
+        metrics, service.logger());
+    fte::gateway::Router router(webform, metrics);
+
+    boost::asio::io_context io(threads);
+    fte::http::Server server(
+        io.get_executor(), http_options,
+        [&router](fte::http::Request request) { return router.route(std::move(request)); }, service.logger());
+
+    service.admin().add_readiness_check("kafka", [&producer] { return producer.broker_available(); });
+    service.on_shutdown([&server] { server.stop(); });
+    service.start();
+    server.start();
+
+    auto work = boost::asio::make_work_guard(io);
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+    service.logger().info("webhook-gateway ready",
+                          {{"port", server.port()}, {"threads", threads}, {"topic", topics.webform_inbound}});
+
+    service.wait_for_shutdown();
+    // Listener closed by the shutdown action; let requests in flight finish.
+    const auto deadline = std::chrono::steady_clock::now() + shutdown_timeout;
+    while (router.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    const bool flushed = producer.flush(milliseconds(5'000));
+    work.reset();
+    io.stop();
+    for (auto& t : pool) t.join();
+    service.logger().info("webhook-gateway drained", {{"in_flight_left", router.in_flight()}, {"flushed", flushed}});
+    return router.in_flight() == 0 ? 0 : 1;
+  });
+}

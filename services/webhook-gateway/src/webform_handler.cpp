@@ -1,0 +1,97 @@
+#include "webform_handler.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+
+#include "async_produce.hpp"
+#include "fte/common/ids.hpp"
+#include "fte/common/time.hpp"
+#include "fte/events/cloud_event.hpp"
+#include "webform_submission.hpp"
+
+namespace fte::gateway {
+
+namespace bhttp = boost::beast::http;
+
+WebformHandler::WebformHandler(Options options, kafka::Producer& producer, GatewayMetrics& metrics, Logger logger)
+    : options_(std::move(options)), producer_(producer), metrics_(metrics), logger_(std::move(logger)) {}
+
+namespace {
+
+http::Response client_error(const ClientError& error, unsigned version) {
+  return http::error_response(error.status, error.code, error.message,
+                              error.field ? std::optional<std::string_view>(*error.field) : std::nullopt, version);
+}
+
+std::string header(const http::Request& request, bhttp::field name) {
+  const auto it = request.find(name);
+  return it == request.end() ? std::string() : std::string(it->value());
+}
+
+std::string header(const http::Request& request, std::string_view name) {
+  const auto it = request.find(boost::beast::string_view(name.data(), name.size()));
+  return it == request.end() ? std::string() : std::string(it->value());
+}
+
+} // namespace
+
+boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request request) const {
+  const auto version = request.version();
+  const auto received = std::chrono::system_clock::now();
+  const std::string idempotency_key = header(request, "Idempotency-Key");
+  if (request.find("Idempotency-Key") != request.end()) {
+    if (auto error = check_idempotency_key(idempotency_key)) {
+      co_return client_error(*error, version);
+    }
+  }
+  auto parsed = parse_webform(header(request, bhttp::field::content_type), request.body());
+  if (auto* error = std::get_if<ClientError>(&parsed)) {
+    logger_.info("webform submission rejected", {{"code", error->code}, {"field", error->field.value_or("")}});
+    co_return client_error(*error, version);
+  }
+  const auto& submission = std::get<WebformSubmission>(parsed);
+
+  // The same key from the same submitter is the same event: a browser's or
+  // proxy's retry is deduplicated downstream instead of becoming a ticket.
+  const EventId id = idempotency_key.empty()
+                         ? EventId(random_uuid())
+                         : event_id_from_provider("webform", submission.email + ":" + idempotency_key);
+  nlohmann::json data = submission.to_json();
+  data["received_at"] = format_rfc3339(received);
+  if (!idempotency_key.empty()) data["idempotency_key"] = idempotency_key;
+  if (const auto agent = header(request, bhttp::field::user_agent); !agent.empty()) {
+    data["client"] = {{"user_agent", agent.substr(0, 1024)}};
+  }
+  auto event = events::make_origin_event(id, std::string(kSource), std::string(kEventType), std::move(data));
+  event.subject = submission.email;
+  if (auto parent = events::TraceParent::parse(header(request, "traceparent"))) {
+    event.trace = parent->child();
+  }
+  const Logger log = logger_.with({{"event_id", event.id}, {"correlation_id", event.correlationid}});
+
+  const auto produce_started = std::chrono::steady_clock::now();
+  const auto report = co_await async_produce(
+      producer_, kafka::ProducerRecord::from_event(options_.topic, submission.email, event), boost::asio::use_awaitable);
+  const double produce_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - produce_started).count();
+
+  if (report.ok()) {
+    metrics_.produce_finished(options_.topic, "ok", produce_seconds);
+    log.debug("webform submission accepted", {{"partition", report.partition}, {"offset", report.offset}});
+    co_return http::json_response(http::Status::accepted, {{"id", event.id}, {"correlation_id", event.correlationid}},
+                                  version);
+  }
+  const auto reason = report.error.message();
+  metrics_.produce_finished(options_.topic, report.retryable() ? "retryable_error" : "fatal_error", produce_seconds);
+  log.warn("webform submission not accepted: Kafka did not take it", {{"error", reason}, {"detail", report.detail}});
+  if (report.retryable()) {
+    auto response = http::error_response(http::Status::service_unavailable, "kafka_unavailable",
+                                         "the message could not be stored (" + reason + "); retry later",
+                                         std::nullopt, version);
+    response.set(bhttp::field::retry_after, std::to_string(options_.retry_after_seconds));
+    co_return response;
+  }
+  co_return http::error_response(http::Status::internal_server_error, "publish_failed",
+                                 "the message could not be stored (" + reason + ")", std::nullopt, version);
+}
+
+} // namespace fte::gateway

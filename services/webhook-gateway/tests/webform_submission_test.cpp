@@ -1,0 +1,100 @@
+#include "webform_submission.hpp"
+
+#include <gtest/gtest.h>
+
+namespace fte::gateway {
+namespace {
+
+const WebformSubmission& ok(const std::variant<WebformSubmission, ClientError>& parsed) {
+  if (const auto* error = std::get_if<ClientError>(&parsed)) {
+    ADD_FAILURE() << "unexpected error " << error->code << ": " << error->message;
+  }
+  return std::get<WebformSubmission>(parsed);
+}
+
+ClientError error(const std::variant<WebformSubmission, ClientError>& parsed) {
+  EXPECT_TRUE(std::holds_alternative<ClientError>(parsed)) << "expected a client error";
+  return std::holds_alternative<ClientError>(parsed) ? std::get<ClientError>(parsed) : ClientError{};
+}
+
+TEST(Webform, ParsesJsonAndNormalises) {
+  const auto& s = ok(parse_webform("application/json; charset=utf-8",
+                                   R"({"name":" Ada ","email":" Ada@Example.COM ","subject":"Hi","message":"Hello ✓",
+                                      "category":"billing","priority":"HIGH"})"));
+  EXPECT_EQ(s.name, "Ada");
+  EXPECT_EQ(s.email, "ada@example.com");
+  EXPECT_EQ(s.message, "Hello ✓");
+  EXPECT_EQ(s.category, "billing");
+  EXPECT_EQ(s.priority, "high");
+}
+
+TEST(Webform, ParsesFormEncodedWithPlusAsSpace) {
+  const auto& s = ok(parse_webform("application/x-www-form-urlencoded",
+                                   "name=Grace+Hopper&email=grace%40example.com&subject=Bug&message=It%27s+a+moth%21"));
+  EXPECT_EQ(s.name, "Grace Hopper");
+  EXPECT_EQ(s.email, "grace@example.com");
+  EXPECT_EQ(s.message, "It's a moth!");
+  EXPECT_FALSE(s.category);
+}
+
+TEST(Webform, NamesTheMissingOrBadField) {
+  auto e = error(parse_webform("application/json", R"({"email":"a@b.co","subject":"s","message":"m"})"));
+  EXPECT_EQ(e.status, http::Status::bad_request);
+  EXPECT_EQ(e.code, "missing_field");
+  EXPECT_EQ(e.field, "name");
+
+  e = error(parse_webform("application/json", R"({"name":"n","email":"not-an-email","subject":"s","message":"m"})"));
+  EXPECT_EQ(e.code, "invalid_email");
+  EXPECT_EQ(e.field, "email");
+
+  e = error(parse_webform("application/json", R"({"name":"n","email":"a@b.co","subject":"s","message":"   "})"));
+  EXPECT_EQ(e.code, "missing_field");
+  EXPECT_EQ(e.field, "message");
+
+  e = error(parse_webform("application/json", R"({"name":5,"email":"a@b.co","subject":"s","message":"m"})"));
+  EXPECT_EQ(e.code, "invalid_field");
+
+  e = error(parse_webform("application/json",
+                          R"({"name":"n","email":"a@b.co","subject":"s","message":"m","priority":"asap"})"));
+  EXPECT_EQ(e.code, "invalid_priority");
+}
+
+TEST(Webform, EnforcesLengthsInCharactersNotBytes) {
+  const std::string accents(200, 'a');
+  std::string two_hundred_euros;
+  for (int i = 0; i < 200; ++i) two_hundred_euros += "€"; // 3 bytes each
+  nlohmann::json body = {{"name", two_hundred_euros}, {"email", "a@b.co"}, {"subject", "s"}, {"message", "m"}};
+  ok(parse_webform("application/json", body.dump()));
+  body["name"] = two_hundred_euros + "€";
+  const auto e = error(parse_webform("application/json", body.dump()));
+  EXPECT_EQ(e.code, "field_too_long");
+  EXPECT_EQ(e.field, "name");
+}
+
+TEST(Webform, RejectsBadBodiesAndMediaTypes) {
+  EXPECT_EQ(error(parse_webform("application/json", "{not json")).code, "invalid_json");
+  EXPECT_EQ(error(parse_webform("application/json", "[1]")).code, "invalid_json");
+  const auto media = error(parse_webform("text/plain", "hello"));
+  EXPECT_EQ(media.status, http::Status::unsupported_media_type);
+  EXPECT_EQ(error(parse_webform("application/x-www-form-urlencoded", "name=a&name=b")).code, "duplicate_field");
+  EXPECT_EQ(error(parse_webform("application/x-www-form-urlencoded",
+                                "name=%ff%fe&email=a%40b.co&subject=s&message=m"))
+                .code,
+            "invalid_encoding");
+}
+
+TEST(Webform, ValidatesEmailsAndIdempotencyKeys) {
+  for (const char* good : {"a@b.co", "first.last+tag@sub.example.org", "x_y-z@e-x.io"}) {
+    EXPECT_TRUE(is_valid_email(good)) << good;
+  }
+  for (const char* bad : {"", "a@b", "@b.co", "a@.co", "a b@c.co", "a@b..co", "a@@b.co", ".a@b.co", "a@b_c.co"}) {
+    EXPECT_FALSE(is_valid_email(bad)) << bad;
+  }
+  EXPECT_FALSE(check_idempotency_key("0b1e4c1a-7d3e-4c55-9a1b-2f2d3e4f5a6b"));
+  EXPECT_TRUE(check_idempotency_key(""));
+  EXPECT_TRUE(check_idempotency_key("has space"));
+  EXPECT_TRUE(check_idempotency_key(std::string(256, 'k')));
+}
+
+} // namespace
+} // namespace fte::gateway
