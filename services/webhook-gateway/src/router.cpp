@@ -63,8 +63,13 @@ boost::asio::awaitable<http::Response> Router::route(http::Request request) {
   http::Response response;
   if (path == "/webhooks/webform") {
     route = "/webhooks/webform";
-    response = request.method() == bhttp::verb::post ? co_await webform_.handle(std::move(request))
-                                                     : method_not_allowed("POST", version);
+    // Not a conditional expression: GCC 12 mishandles co_await inside ?:
+    // (temporaries destroyed twice).
+    if (request.method() == bhttp::verb::post) {
+      response = co_await webform_.handle(std::move(request));
+    } else {
+      response = method_not_allowed("POST", version);
+    }
   } else if (path == "/support") {
     route = "/support";
     response = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head
