@@ -74,6 +74,25 @@ std::int64_t Environment::get_int(std::string_view name, std::int64_t fallback, 
   return parsed;
 }
 
+double Environment::get_double(std::string_view name, double fallback, double min, double max) const {
+  const auto value = get(name);
+  if (!value) {
+    return fallback;
+  }
+  double parsed = 0;
+  const char* first = value->data();
+  const char* last = first + value->size();
+  const auto [ptr, ec] = std::from_chars(first, last, parsed);
+  if (ec != std::errc{} || ptr != last) {
+    throw ConfigError(std::string(name), "expected a number, got '" + *value + "'");
+  }
+  if (parsed < min || parsed > max) {
+    throw ConfigError(std::string(name),
+                      "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + *value);
+  }
+  return parsed;
+}
+
 bool Environment::get_bool(std::string_view name, bool fallback) const {
   auto value = get(name);
   if (!value) {

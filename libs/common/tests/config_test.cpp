@@ -44,6 +44,14 @@ TEST(Environment, ParsesBooleans) {
   EXPECT_THROW((void)e.get_bool("BAD", false), ConfigError);
 }
 
+TEST(Environment, ParsesDoubles) {
+  const auto e = env({{"S", "0.25"}, {"BAD", "abc"}, {"BIG", "2"}});
+  EXPECT_DOUBLE_EQ(e.get_double("S", 0.5, 0.0, 1.0), 0.25);
+  EXPECT_DOUBLE_EQ(e.get_double("MISSING", 0.5, 0.0, 1.0), 0.5);
+  EXPECT_THROW((void)e.get_double("BAD", 0.5, 0.0, 1.0), ConfigError);
+  EXPECT_THROW((void)e.get_double("BIG", 0.5, 0.0, 1.0), ConfigError);
+}
+
 TEST(Environment, ParsesMilliseconds) {
   using std::chrono::milliseconds;
   const auto e = env({{"T", "250"}, {"NEG", "-1"}});

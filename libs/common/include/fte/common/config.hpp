@@ -41,6 +41,8 @@ public:
   /// @throws ConfigError when set but not an integer within [min, max].
   [[nodiscard]] std::int64_t get_int(std::string_view name, std::int64_t fallback, std::int64_t min,
                                      std::int64_t max) const;
+  /// @throws ConfigError when set but not a number within [min, max].
+  [[nodiscard]] double get_double(std::string_view name, double fallback, double min, double max) const;
   /// Accepts true/false, 1/0, yes/no, on/off. @throws ConfigError otherwise.
   [[nodiscard]] bool get_bool(std::string_view name, bool fallback) const;
   /// Milliseconds as a plain integer. @throws ConfigError when out of [min, max].

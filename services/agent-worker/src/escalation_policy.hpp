@@ -1,0 +1,48 @@
+#pragma once
+
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fte::agent {
+
+/// Why a message goes to a person, in proto/'s reason vocabulary.
+struct EscalationDecision {
+  std::string reason;   ///< human_requested, refund, cancellation, legal, low_confidence
+  std::string detail;   ///< what triggered it, for the person who picks it up
+  std::string priority; ///< low, normal, high, urgent
+};
+
+/// The rules that hand a message to a person whatever the knowledge base
+/// says: the customer asks for a person, or mentions a refund, a cancellation
+/// or legal action. Matching is on whole words, case-insensitive.
+class EscalationPolicy {
+public:
+  EscalationPolicy();
+
+  /// The first rule that matches, or nullopt. `requested_priority` (from the
+  /// form) can raise the rule's priority, never lower it.
+  [[nodiscard]] std::optional<EscalationDecision> evaluate(std::string_view text,
+                                                           std::string_view requested_priority) const;
+
+  /// The decision when the knowledge base has no confident answer.
+  [[nodiscard]] static EscalationDecision low_confidence(double best_score, std::string_view requested_priority);
+
+private:
+  struct Rule {
+    std::string reason;
+    std::string priority;
+    std::regex pattern;
+  };
+  std::vector<Rule> rules_;
+};
+
+/// The higher of two priorities (unknown strings count as normal).
+[[nodiscard]] std::string max_priority(std::string_view a, std::string_view b);
+
+/// Cuts UTF-8 text to at most `max_chars` characters without splitting one.
+[[nodiscard]] std::string truncate_utf8(std::string_view text, std::size_t max_chars);
+
+} // namespace fte::agent

@@ -1,0 +1,88 @@
+#include "escalation_api.hpp"
+
+#include <boost/url/parse.hpp>
+#include <charconv>
+#include <pqxx/pqxx>
+
+namespace fte::escalation {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+constexpr const char* kListSql = R"sql(
+SELECT e.id::text, e.ticket_id::text, e.customer_id::text, e.reason, e.reason_detail, e.priority, e.status,
+       to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), e.summary, e.correlation_id,
+       t.subject, c.display_name
+FROM escalations e
+JOIN tickets t ON t.id = e.ticket_id
+LEFT JOIN customers c ON c.id = e.customer_id
+WHERE ($1 = '' OR e.status = $1)
+ORDER BY e.created_at DESC, e.id
+LIMIT $2)sql";
+
+} // namespace
+
+EscalationApi::EscalationApi(pg::ConnectionPool& database, Logger logger)
+    : database_(database), logger_(std::move(logger)) {}
+
+http::Response EscalationApi::handle(const http::Request& request) const {
+  const std::string_view target(request.target().data(), request.target().size());
+  const auto path = target.substr(0, target.find('?'));
+  if (path == "/api/escalations") {
+    if (request.method() != bhttp::verb::get) {
+      auto response = http::error_response(http::Status::method_not_allowed, "method_not_allowed", "use GET");
+      response.set(bhttp::field::allow, "GET");
+      return response;
+    }
+    return list(request);
+  }
+  return http::error_response(http::Status::not_found, "not_found", "no such endpoint");
+}
+
+http::Response EscalationApi::list(const http::Request& request) const {
+  const auto url = boost::urls::parse_origin_form(std::string_view(request.target().data(), request.target().size()));
+  if (!url) {
+    return http::error_response(http::Status::bad_request, "invalid_target", "the request target is not a valid URL");
+  }
+  std::string status;
+  long limit = 100;
+  for (const auto& param : url->params()) {
+    if (param.key == "status") {
+      status = param.value;
+      if (status != "open" && status != "assigned" && status != "resolved") {
+        return http::error_response(http::Status::bad_request, "invalid_status",
+                                    "status must be open, assigned or resolved", "status");
+      }
+    } else if (param.key == "limit") {
+      const auto [ptr, ec] = std::from_chars(param.value.data(), param.value.data() + param.value.size(), limit);
+      if (ec != std::errc{} || ptr != param.value.data() + param.value.size() || limit < 1 || limit > 500) {
+        return http::error_response(http::Status::bad_request, "invalid_limit", "limit must be 1 to 500", "limit");
+      }
+    }
+  }
+  try {
+    auto connection = database_.acquire();
+    pqxx::read_transaction tx(*connection);
+    nlohmann::json escalations = nlohmann::json::array();
+    for (const auto& row : tx.exec_params(kListSql, status, limit)) {
+      nlohmann::json item = {{"id", row[0].as<std::string>()},          {"ticket_id", row[1].as<std::string>()},
+                             {"customer_id", row[2].as<std::string>()}, {"reason", row[3].as<std::string>()},
+                             {"priority", row[5].as<std::string>()},    {"status", row[6].as<std::string>()},
+                             {"created_at", row[7].as<std::string>()},  {"summary", row[8].as<std::string>("")}};
+      if (!row[4].is_null()) item["reason_detail"] = row[4].as<std::string>();
+      if (!row[9].is_null()) item["correlation_id"] = row[9].as<std::string>();
+      if (!row[10].is_null()) item["subject"] = row[10].as<std::string>();
+      if (!row[11].is_null()) item["customer_name"] = row[11].as<std::string>();
+      escalations.push_back(std::move(item));
+    }
+    return http::json_response(http::Status::ok, {{"escalations", escalations}});
+  } catch (const std::exception& e) {
+    logger_.error("listing escalations failed", {{"error", e.what()}});
+    auto response = http::error_response(http::Status::service_unavailable, "database_unavailable",
+                                         "escalations cannot be read right now; retry later");
+    response.set(bhttp::field::retry_after, "1");
+    return response;
+  }
+}
+
+} // namespace fte::escalation
