@@ -615,6 +615,8 @@ std::string make_padding(std::size_t bytes) {
 }
 
 double ms(double us) { return us / 1000.0; }
+/// Milliseconds rounded to the microsecond, for JSON.
+double ms3(double us) { return std::round(us) / 1000.0; }
 
 void print_text(const Plan& plan, const Stats& s, double elapsed_s) {
   const auto& o = plan.options;
@@ -677,12 +679,12 @@ void print_json(const Plan& plan, const Stats& s, double elapsed_s) {
       {"elapsed_s", elapsed_s},
       {"latency_ms",
        {{"count", h.count()},
-        {"p50", ms(h.quantile(0.50))},
-        {"p90", ms(h.quantile(0.90))},
-        {"p99", ms(h.quantile(0.99))},
-        {"p999", ms(h.quantile(0.999))},
-        {"max", ms(static_cast<double>(h.max()))},
-        {"mean", ms(h.mean())}}},
+        {"p50", ms3(h.quantile(0.50))},
+        {"p90", ms3(h.quantile(0.90))},
+        {"p99", ms3(h.quantile(0.99))},
+        {"p999", ms3(h.quantile(0.999))},
+        {"max", ms3(static_cast<double>(h.max()))},
+        {"mean", ms3(h.mean())}}},
   };
   if (!s.first_error.empty()) j["first_error"] = s.first_error;
   std::cout << j.dump() << '\n';

@@ -24,5 +24,7 @@ struct Context {
 void add_migrate_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte topics create|describe`.
 void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte trace <correlation-id>`.
+void add_trace_command(CLI::App& app, std::function<int(const Context&)>& run);
 
 } // namespace fte::cli

@@ -1,0 +1,229 @@
+// Faults for real: kill -9 consumers mid-load, stop the broker mid-load; then
+// count that every accepted submission had exactly one effect.
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+
+#include "fte/common/config.hpp"
+#include "fte/testing/suite.hpp"
+
+namespace fte::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Posted {
+  int status = 0;
+  std::string id;
+  std::string correlation;
+  bool retry_after = false;
+  std::chrono::steady_clock::time_point at;
+};
+
+nlohmann::json submission(int i) {
+  static const char* kMessages[] = {"How do I reset my password?", "I want a refund for my last order.",
+                                    "Where can I download my invoices?", "Please cancel my subscription.",
+                                    "How long does shipping take?"};
+  return {{"name", "Load " + std::to_string(i % 50)},
+          {"email", "load" + std::to_string(i % 50) + "@example.com"},
+          {"subject", "Question " + std::to_string(i)},
+          {"message", kMessages[i % 5]}};
+}
+
+// Posts `total` submissions from `threads` threads, `pause` apart per thread.
+std::vector<Posted> post_many(Suite& suite, int total, int threads, std::chrono::milliseconds pause,
+                              std::atomic<int>& accepted, const std::string& key_prefix) {
+  std::vector<Posted> results(static_cast<std::size_t>(total));
+  std::vector<std::thread> workers;
+  std::atomic<int> next{0};
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (int i = next++; i < total; i = next++) {
+        const auto answer = suite.submit(submission(i), key_prefix + std::to_string(i));
+        Posted p;
+        p.status = answer.status;
+        p.at = std::chrono::steady_clock::now();
+        p.retry_after = answer.headers.contains("Retry-After");
+        if (answer.status == 202) {
+          const auto body = answer.json();
+          p.id = body.value("id", std::string());
+          p.correlation = body.value("correlation_id", std::string());
+          ++accepted;
+        }
+        results[static_cast<std::size_t>(i)] = p;
+        std::this_thread::sleep_for(pause);
+      }
+    });
+  }
+  for (auto& w : workers) w.join();
+  return results;
+}
+
+TEST(Robustness, KillNormalizerAndAgentWorkerMidLoadStillOneEffectPerAcceptedSubmission) {
+  require_kafka(StackAddresses::from_env());
+  Suite suite;
+  std::atomic<int> accepted{0};
+  std::thread chaos([&] {
+    eventually([&] { return accepted.load() >= 500; }, 120s);
+    suite.kill("channel-normalizer");
+    std::this_thread::sleep_for(500ms);
+    suite.start("channel-normalizer");
+    eventually([&] { return accepted.load() >= 1200; }, 120s);
+    suite.kill("agent-worker");
+    std::this_thread::sleep_for(500ms);
+    suite.start("agent-worker");
+  });
+  const auto posted = post_many(suite, 2000, 8, 30ms, accepted, "robust-");
+  chaos.join();
+
+  std::set<std::string> accepted_ids;
+  for (const auto& p : posted) {
+    if (p.status == 202) accepted_ids.insert(p.correlation);
+  }
+  RecordProperty("accepted", static_cast<int>(accepted_ids.size()));
+  ASSERT_EQ(accepted_ids.size(), 2000U) << "the gateway and broker stayed up: every submission should be accepted";
+
+  const auto n = static_cast<long>(accepted_ids.size());
+  const bool settled = eventually(
+      [&] {
+        return suite.count("SELECT count(*) FROM messages WHERE direction = 'inbound'") >= n &&
+               suite.count("SELECT (SELECT count(*) FROM messages WHERE direction = 'outbound') + "
+                           "(SELECT count(*) FROM escalations)") >= n;
+      },
+      240s);
+  ASSERT_TRUE(settled) << "inbound " << suite.count("SELECT count(*) FROM messages WHERE direction = 'inbound'")
+                       << " of " << n << "\n"
+                       << suite.logs();
+  // Let anything still in flight land before counting "no more".
+  std::this_thread::sleep_for(3s);
+
+  pqxx::connection c(suite.database_url());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM messages WHERE direction = 'inbound'")[0].as<long>(), n);
+  std::set<std::string> stored;
+  for (const auto& row : tx.exec("SELECT correlation_id FROM messages WHERE direction = 'inbound'")) {
+    stored.insert(row[0].as<std::string>());
+  }
+  EXPECT_EQ(stored, accepted_ids) << "each accepted submission is stored once, and nothing else is";
+  const auto not_once = tx.exec(
+      "SELECT i.correlation_id, count(x.correlation_id) FROM messages i LEFT JOIN ("
+      " SELECT correlation_id FROM messages WHERE direction = 'outbound'"
+      " UNION ALL SELECT correlation_id FROM escalations) x ON x.correlation_id = i.correlation_id "
+      "WHERE i.direction = 'inbound' GROUP BY i.correlation_id HAVING count(x.correlation_id) <> 1");
+  EXPECT_EQ(not_once.size(), 0U) << "submissions without exactly one reply or escalation, e.g. "
+                                 << (not_once.empty() ? "" : not_once[0][0].as<std::string>());
+
+  // On the topic: one ticket message (one event id) per accepted submission.
+  // A consumer killed after its publish was acknowledged but before its
+  // transaction committed publishes the same event id again on restart;
+  // those copies are counted and reported, and consumed as duplicates.
+  std::map<std::string, std::set<std::string>> ids_by_correlation;
+  std::size_t records = 0;
+  for (const auto& r : read_topic(suite.stack(), suite.topics().tickets_incoming,
+                                  [&](const auto& rs) { return rs.size() >= accepted_ids.size() + 200; }, 10s)) {
+    ++records;
+    const auto parsed = events::parse_event(r.value, r.headers);
+    ASSERT_TRUE(std::holds_alternative<events::CloudEvent>(parsed));
+    const auto& e = std::get<events::CloudEvent>(parsed);
+    ids_by_correlation[e.correlationid].insert(e.id);
+  }
+  EXPECT_EQ(ids_by_correlation.size(), accepted_ids.size());
+  for (const auto& [correlation, ids] : ids_by_correlation) {
+    EXPECT_TRUE(accepted_ids.contains(correlation)) << correlation;
+    EXPECT_EQ(ids.size(), 1U) << correlation << " has " << ids.size() << " distinct ticket messages";
+  }
+  RecordProperty("ticket_records", static_cast<int>(records));
+  RecordProperty("redelivered_copies", static_cast<int>(records - ids_by_correlation.size()));
+  std::cout << "accepted " << accepted_ids.size() << ", ticket records " << records << " ("
+            << records - ids_by_correlation.size() << " redelivered copies of the same event ids), inbound stored "
+            << stored.size() << "\n";
+}
+
+// The broker's pid: from fte-local's pid file, or by its command line.
+std::optional<pid_t> broker_pid() {
+  const auto env = Environment::from_process();
+  if (auto file = env.get("FTE_KAFKA_PIDFILE")) {
+    std::ifstream in(*file);
+    pid_t pid = 0;
+    if (in >> pid && pid > 0) return pid;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cmdline(entry.path() / "cmdline");
+    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (text.find("kafka.Kafka") != std::string::npos) return static_cast<pid_t>(std::stoi(name));
+  }
+  return std::nullopt;
+}
+
+TEST(Robustness, BrokerStoppedWhilePostingGets503NeverA202ForWhatKafkaDidNotTake) {
+  require_kafka(StackAddresses::from_env());
+  const auto pid = broker_pid();
+  ASSERT_TRUE(pid) << "cannot find the Kafka broker's process";
+  Suite suite(std::map<std::string, std::string>{{"FTE_PRODUCE_TIMEOUT_MS", "2000"}});
+
+  // SIGSTOP freezes the broker as a partition or a hung host would; the
+  // guard resumes it whatever happens to the test.
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{*pid};
+  std::atomic<int> accepted{0};
+  std::chrono::steady_clock::time_point stopped_at, resumed_at;
+  std::thread chaos([&] {
+    std::this_thread::sleep_for(2s);
+    stopped_at = std::chrono::steady_clock::now();
+    ::kill(*pid, SIGSTOP);
+    std::this_thread::sleep_for(6s);
+    resumed_at = std::chrono::steady_clock::now();
+    ::kill(*pid, SIGCONT);
+  });
+  const auto posted = post_many(suite, 1200, 6, 50ms, accepted, "broker-");
+  chaos.join();
+
+  int ok = 0, unavailable = 0, other = 0, ok_while_stopped = 0;
+  std::set<std::string> ok_ids;
+  for (const auto& p : posted) {
+    if (p.status == 202) {
+      ++ok;
+      ok_ids.insert(p.id);
+      // Answered inside the stop window (with a margin for answers already on the way).
+      if (p.at > stopped_at + 500ms && p.at < resumed_at) ++ok_while_stopped;
+    } else if (p.status == 503) {
+      ++unavailable;
+      EXPECT_TRUE(p.retry_after) << "503 without Retry-After";
+    } else {
+      ++other;
+    }
+  }
+  std::cout << "202: " << ok << ", 503: " << unavailable << ", other: " << other
+            << ", 202 inside the stop window: " << ok_while_stopped << "\n";
+  EXPECT_GT(unavailable, 0) << "a frozen broker must turn into 503s";
+  EXPECT_EQ(other, 0);
+  EXPECT_EQ(ok_while_stopped, 0) << "no 202 while Kafka could not take anything";
+  EXPECT_GT(ok, 0);
+
+  // Every 202 is in Kafka.
+  std::set<std::string> on_topic;
+  for (const auto& r : read_topic(suite.stack(), suite.topics().webform_inbound,
+                                  [&](const auto& rs) { return rs.size() >= static_cast<std::size_t>(ok) + 400; }, 15s)) {
+    const auto parsed = events::parse_event(r.value, r.headers);
+    if (const auto* e = std::get_if<events::CloudEvent>(&parsed)) on_topic.insert(e->id);
+  }
+  std::vector<std::string> missing;
+  std::set_difference(ok_ids.begin(), ok_ids.end(), on_topic.begin(), on_topic.end(), std::back_inserter(missing));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " accepted submissions are not in Kafka, e.g. "
+                               << (missing.empty() ? "" : missing.front());
+}
+
+} // namespace
+} // namespace fte::testing

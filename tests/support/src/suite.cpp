@@ -1,0 +1,156 @@
+#include "fte/testing/suite.hpp"
+
+#include <filesystem>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <pqxx/pqxx>
+
+#include "fte/common/config.hpp"
+#include "fte/kafka/topic_admin.hpp"
+
+namespace fte::testing {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using namespace std::chrono_literals;
+
+std::uint16_t free_port() {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return acceptor.local_endpoint().port();
+}
+
+nlohmann::json HttpAnswer::json() const {
+  return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+}
+
+HttpAnswer http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                        const std::string& body, const std::map<std::string, std::string>& headers,
+                        std::chrono::milliseconds timeout) {
+  HttpAnswer answer;
+  try {
+    asio::io_context io;
+    boost::beast::tcp_stream stream(io);
+    stream.expires_after(timeout);
+    stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), target, 11};
+    request.set(bhttp::field::host, "127.0.0.1");
+    for (const auto& [name, value] : headers) request.set(name, value);
+    request.body() = body;
+    request.prepare_payload();
+    bhttp::write(stream, request);
+    boost::beast::flat_buffer buffer;
+    bhttp::response<bhttp::string_body> response;
+    bhttp::read(stream, buffer, response);
+    answer.status = static_cast<int>(response.result_int());
+    answer.body = response.body();
+    for (const auto& field : response) answer.headers[std::string(field.name_string())] = std::string(field.value());
+  } catch (const std::exception&) {
+    answer.status = 0;
+  }
+  return answer;
+}
+
+std::string service_binary(const std::string& service) {
+  return std::string(FTE_BUILD_DIR) + "/services/" + service + "/" + service;
+}
+
+Suite::Suite(std::map<std::string, std::string> extra_env)
+    : stack_(StackAddresses::from_env()), prefix_(unique_name("e2e") + "."),
+      topics_(kafka::TopicNames::with_prefix(prefix_)) {
+  database_ = std::make_unique<ScratchDatabase>(stack_);
+  kafka::ClientSettings settings;
+  settings.bootstrap = stack_.kafka_bootstrap;
+  kafka::TopicAdmin admin(settings, test_logger("suite"), 30s);
+  const auto specs = kafka::TopicSpec::contract_topics(Environment(std::map<std::string, std::string, std::less<>>{{"FTE_TOPIC_PREFIX", prefix_}}));
+  for (const auto& outcome : admin.ensure(specs)) {
+    if (outcome.state != kafka::TopicOutcome::State::created) {
+      throw std::runtime_error("suite topic " + outcome.name + ": " + outcome.detail);
+    }
+  }
+  gateway_port_ = free_port();
+  escalation_port_ = free_port();
+  env_ = {{"FTE_KAFKA_BOOTSTRAP", stack_.kafka_bootstrap},
+          {"FTE_DATABASE_URL", database_->url()},
+          {"FTE_TOPIC_PREFIX", prefix_},
+          {"FTE_LOG_LEVEL", "info"},
+          {"FTE_COMMIT_INTERVAL_MS", "200"},
+          // A killed member's partitions move after this (the broker's minimum).
+          {"FTE_RDKAFKA_SESSION_TIMEOUT_MS", "6000"},
+          {"FTE_RDKAFKA_HEARTBEAT_INTERVAL_MS", "1000"}};
+  for (const auto& [k, v] : extra_env) env_[k] = v;
+  for (const char* service : kServices) {
+    admin_ports_[service] = free_port();
+    start(service);
+  }
+}
+
+Suite::~Suite() {
+  for (auto it = std::rbegin(kServices); it != std::rend(kServices); ++it) {
+    if (auto p = processes_.find(*it); p != processes_.end() && p->second) p->second->terminate(10s);
+  }
+  processes_.clear();
+  try {
+    kafka::ClientSettings settings;
+    settings.bootstrap = stack_.kafka_bootstrap;
+    kafka::TopicAdmin(settings, test_logger("suite"), 10s).remove(topics_.all());
+  } catch (...) {
+    // The broker may be the thing a robustness test stopped.
+  }
+}
+
+void Suite::start(const std::string& service, std::chrono::milliseconds timeout) {
+  auto env = env_;
+  env["FTE_ADMIN_ADDR"] = "127.0.0.1:" + std::to_string(admin_ports_.at(service));
+  env["FTE_CONSUMER_GROUP"] = group(service);
+  if (service == "webhook-gateway") env["FTE_HTTP_ADDR"] = "127.0.0.1:" + std::to_string(gateway_port_);
+  if (service == "escalation") env["FTE_HTTP_ADDR"] = "127.0.0.1:" + std::to_string(escalation_port_);
+  const int n = ++starts_[service];
+  const auto log = (std::filesystem::temp_directory_path() /
+                    (prefix_ + service + "." + std::to_string(n) + ".log")).string();
+  processes_[service] = std::make_unique<ChildProcess>(service_binary(service), std::vector<std::string>{}, env, log);
+  const bool ready = eventually(
+      [&] {
+        if (!processes_[service]->running()) return false;
+        return http_request(admin_ports_.at(service), "GET", "/readyz", {}, {}, 2s).status == 200;
+      },
+      timeout);
+  if (!ready) {
+    throw std::runtime_error(service + " not ready within " + std::to_string(timeout.count()) + " ms:\n" +
+                             processes_[service]->log_tail());
+  }
+}
+
+void Suite::kill(const std::string& service) { processes_.at(service)->kill_hard(); }
+
+int Suite::stop(const std::string& service, std::chrono::milliseconds timeout) {
+  return processes_.at(service)->terminate(timeout);
+}
+
+std::string Suite::logs() const {
+  std::string out;
+  for (const auto& [name, process] : processes_) {
+    out += "----- " + name + " (" + process->log_path() + ")\n" + process->log_tail(1500) + "\n";
+  }
+  return out;
+}
+
+HttpAnswer Suite::submit(const nlohmann::json& form, const std::string& idempotency_key) {
+  std::map<std::string, std::string> headers = {{"Content-Type", "application/json"}};
+  if (!idempotency_key.empty()) headers["Idempotency-Key"] = idempotency_key;
+  return http_request(gateway_port_, "POST", "/webhooks/webform", form.dump(), headers);
+}
+
+long Suite::count(const std::string& sql) const {
+  pqxx::connection c(database_->url());
+  pqxx::read_transaction tx(c);
+  return tx.exec1(sql)[0].as<long>();
+}
+
+} // namespace fte::testing
