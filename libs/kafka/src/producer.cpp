@@ -107,6 +107,9 @@ void Producer::send_async(ProducerRecord record, DeliveryHandler handler) {
   // librdkafka's RD_KAFKA_V_* macros are C casts.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wold-style-cast"
+#ifdef __clang__
+#pragma clang diagnostic ignored "-Wgnu-statement-expression"
+#endif
   const rd_kafka_resp_err_t err = rd_kafka_producev(
       handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_PARTITION(record.partition),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),

@@ -40,7 +40,8 @@ http::Response EscalationApi::handle(const http::Request& request) const {
 }
 
 http::Response EscalationApi::list(const http::Request& request) const {
-  const auto url = boost::urls::parse_origin_form(std::string_view(request.target().data(), request.target().size()));
+  // (pointer, size), never a std::string_view: see webform_submission.cpp.
+  const auto url = boost::urls::parse_origin_form(boost::core::string_view(request.target().data(), request.target().size()));
   if (!url) {
     return http::error_response(http::Status::bad_request, "invalid_target", "the request target is not a valid URL");
   }
