@@ -65,3 +65,18 @@ function(fte_embed_files out_var)
     VERBATIM)
   set(${out_var} "${output}" PARENT_SCOPE)
 endfunction()
+
+# fte_service(<name> MAIN main.cpp SOURCES ... DEPS ... [UNIT_TESTS ...]):
+# services/<name> as an OBJECT library `<lib>` (handlers and stages, shared by
+# the binary, its tests and fuzz targets) plus the executable `<name>`.
+function(fte_service name)
+  cmake_parse_arguments(ARG "" "MAIN;LIB" "SOURCES;DEPS;UNIT_TESTS" ${ARGN})
+  add_library(${ARG_LIB} OBJECT ${ARG_SOURCES})
+  target_include_directories(${ARG_LIB} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(${ARG_LIB} PUBLIC ${ARG_DEPS} PRIVATE fte_build_options)
+  add_executable(${name} ${ARG_MAIN})
+  target_link_libraries(${name} PRIVATE ${ARG_LIB} fte::runtime fte_build_options)
+  if(FTE_BUILD_TESTS AND ARG_UNIT_TESTS)
+    fte_test(${ARG_LIB}_unit_tests LABEL unit SOURCES ${ARG_UNIT_TESTS} DEPS ${ARG_LIB})
+  endif()
+endfunction()

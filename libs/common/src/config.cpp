@@ -54,43 +54,37 @@ std::string Environment::require(std::string_view name) const {
   return *value;
 }
 
-std::int64_t Environment::get_int(std::string_view name, std::int64_t fallback, std::int64_t min,
-                                  std::int64_t max) const {
-  const auto value = get(name);
-  if (!value) {
-    return fallback;
-  }
-  std::int64_t parsed = 0;
-  const char* first = value->data();
-  const char* last = first + value->size();
+namespace {
+
+// One parser for every numeric setting: the whole value must be a number of
+// type T within [min, max].
+template <class T>
+T parse_number(std::string_view name, const std::string& value, T min, T max, const char* expected) {
+  T parsed{};
+  const char* first = value.data();
+  const char* last = first + value.size();
   const auto [ptr, ec] = std::from_chars(first, last, parsed);
   if (ec != std::errc{} || ptr != last) {
-    throw ConfigError(std::string(name), "expected an integer, got '" + *value + "'");
+    throw ConfigError(std::string(name), std::string("expected ") + expected + ", got '" + value + "'");
   }
   if (parsed < min || parsed > max) {
-    throw ConfigError(std::string(name), "must be between " + std::to_string(min) + " and " +
-                                             std::to_string(max) + ", got " + *value);
+    throw ConfigError(std::string(name),
+                      "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + value);
   }
   return parsed;
 }
 
+} // namespace
+
+std::int64_t Environment::get_int(std::string_view name, std::int64_t fallback, std::int64_t min,
+                                  std::int64_t max) const {
+  const auto value = get(name);
+  return value ? parse_number(name, *value, min, max, "an integer") : fallback;
+}
+
 double Environment::get_double(std::string_view name, double fallback, double min, double max) const {
   const auto value = get(name);
-  if (!value) {
-    return fallback;
-  }
-  double parsed = 0;
-  const char* first = value->data();
-  const char* last = first + value->size();
-  const auto [ptr, ec] = std::from_chars(first, last, parsed);
-  if (ec != std::errc{} || ptr != last) {
-    throw ConfigError(std::string(name), "expected a number, got '" + *value + "'");
-  }
-  if (parsed < min || parsed > max) {
-    throw ConfigError(std::string(name),
-                      "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + *value);
-  }
-  return parsed;
+  return value ? parse_number(name, *value, min, max, "a number") : fallback;
 }
 
 bool Environment::get_bool(std::string_view name, bool fallback) const {
