@@ -40,8 +40,12 @@ http::Response EscalationApi::handle(const http::Request& request) const {
 }
 
 http::Response EscalationApi::list(const http::Request& request) const {
-  // (pointer, size), never a std::string_view: see webform_submission.cpp.
-  const auto url = boost::urls::parse_origin_form(boost::core::string_view(request.target().data(), request.target().size()));
+  // A NUL-terminated copy: Boost.URL 1.81 may strlen its input (see webform_submission.cpp).
+  const std::string target(request.target().data(), request.target().size());
+  if (target.find('\0') != std::string::npos) {
+    return http::error_response(http::Status::bad_request, "invalid_target", "the request target contains a NUL byte");
+  }
+  const auto url = boost::urls::parse_origin_form(target);
   if (!url) {
     return http::error_response(http::Status::bad_request, "invalid_target", "the request target is not a valid URL");
   }

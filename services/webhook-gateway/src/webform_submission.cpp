@@ -93,10 +93,15 @@ std::variant<Fields, ClientError> fields_from_json(std::string_view body) {
 }
 
 std::variant<Fields, ClientError> fields_from_form(std::string_view body) {
-  // Explicit (pointer, size): from a std::string_view Boost 1.81 goes through
-  // const char* and strlen, reading past a body that is not NUL-terminated
-  // and cutting one with a NUL byte short (found by fuzz/webform_fuzz.cpp).
-  const auto parsed = boost::urls::parse_query(boost::core::string_view(body.data(), body.size()));
+  // Boost.URL 1.81's parse_query runs strlen over its input (found by
+  // fuzz/webform_fuzz.cpp: a read past a body that is not NUL-terminated), so
+  // it gets a NUL-terminated copy, and a raw NUL, which form encoding never
+  // contains (it would be %00), is rejected first.
+  if (body.find('\0') != std::string_view::npos) {
+    return bad("invalid_form", "the body contains a NUL byte");
+  }
+  const std::string terminated(body);
+  const auto parsed = boost::urls::parse_query(terminated);
   if (!parsed) {
     return bad("invalid_form", "the body is not valid application/x-www-form-urlencoded");
   }

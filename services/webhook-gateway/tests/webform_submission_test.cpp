@@ -81,6 +81,13 @@ TEST(Webform, RejectsBadBodiesAndMediaTypes) {
                                 "name=%ff%fe&email=a%40b.co&subject=s&message=m"))
                 .code,
             "invalid_encoding");
+  const std::string with_nul("name=a\0b&email=a%40b.co&subject=s&message=m", 44);
+  EXPECT_EQ(error(parse_webform("application/x-www-form-urlencoded", with_nul)).code, "invalid_form");
+  // A view into a larger buffer must be parsed by its own length only.
+  const std::string buffer = "name=Ada&email=a%40b.co&subject=s&message=hi&priority=URGENT-NOT-PART-OF-IT";
+  const auto s = ok(parse_webform("application/x-www-form-urlencoded", std::string_view(buffer).substr(0, 44)));
+  EXPECT_EQ(s.message, "hi");
+  EXPECT_FALSE(s.priority);
 }
 
 TEST(Webform, ValidatesEmailsAndIdempotencyKeys) {
