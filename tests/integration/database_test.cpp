@@ -151,18 +151,24 @@ TEST_F(DatabaseTest, CustomerIdentifiersAreUniquePerKindAndValue) {
       pqxx::unique_violation);
 }
 
-TEST_F(DatabaseTest, KnowledgeBaseRanksByFullTextRelevance) {
+TEST_F(DatabaseTest, SeededKnowledgeBaseRanksByFullTextRelevance) {
   ScratchDatabase db(stack);
   pqxx::connection c(db.url());
-  pqxx::work tx(c);
-  tx.exec("INSERT INTO knowledge_base (slug, title, body) VALUES "
-          "('reset-password', 'How do I reset my password?', 'Open Settings, choose Security, then Reset password.'),"
-          "('shipping-times', 'Shipping times', 'Orders ship within two business days.')");
-  const auto best = tx.exec1(
-      "SELECT slug, ts_rank(search, q) FROM knowledge_base, websearch_to_tsquery('english', 'reset my password') q "
-      "WHERE search @@ q ORDER BY ts_rank(search, q) DESC LIMIT 1");
-  EXPECT_EQ(best[0].as<std::string>(), "reset-password");
-  EXPECT_GT(best[1].as<double>(), 0.0);
+  pqxx::read_transaction tx(c);
+  EXPECT_GE(tx.exec1("SELECT count(*) FROM knowledge_base")[0].as<int>(), 10) << "migration 0002 seeds the FAQ";
+  const std::vector<std::pair<std::string, std::string>> questions = {
+      {"reset my password", "reset-password"},
+      {"download invoice pdf", "download-invoice"},
+      {"shipping delivery days", "shipping-times"},
+  };
+  for (const auto& [question, slug] : questions) {
+    const auto best = tx.exec_params1(
+        "SELECT slug, ts_rank(search, q) FROM knowledge_base, websearch_to_tsquery('english', $1) q "
+        "WHERE search @@ q ORDER BY ts_rank(search, q) DESC LIMIT 1",
+        question);
+    EXPECT_EQ(best[0].as<std::string>(), slug) << question;
+    EXPECT_GT(best[1].as<double>(), 0.0);
+  }
 }
 
 } // namespace
