@@ -102,7 +102,8 @@ public:
   }
 
   void merge(const Histogram& other) {
-    for (std::size_t i = 0; i < kBuckets; ++i) counts_[i] += other.counts_[i];
+    for (std::size_t i = 0; i < kBuckets; ++i)
+      counts_[i] += other.counts_[i];
     count_ += other.count_;
     sum_ += other.sum_;
     max_ = std::max(max_, other.max_);
@@ -227,7 +228,8 @@ public:
   Worker(const Plan& plan, int index, int connections, double rate)
       : plan_(plan), index_(index), rate_(rate), supervisor_(io_) {
     conns_.reserve(static_cast<std::size_t>(connections));
-    for (int i = 0; i < connections; ++i) conns_.push_back(std::make_unique<Conn>(io_));
+    for (int i = 0; i < connections; ++i)
+      conns_.push_back(std::make_unique<Conn>(io_));
   }
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -312,9 +314,8 @@ private:
     asio::steady_timer timer(io_);
     beast::error_code ec;
     for (std::uint64_t i = 0; i < cap && !stopping_; ++i) {
-      const auto at =
-          plan_.start + duration_cast<Clock::duration>(nanoseconds(
-                            static_cast<std::int64_t>(phase_ns + static_cast<double>(i) * interval_ns)));
+      const auto at = plan_.start + duration_cast<Clock::duration>(nanoseconds(
+                                        static_cast<std::int64_t>(phase_ns + static_cast<double>(i) * interval_ns)));
       if (at >= plan_.end) break;
       if (at > Clock::now()) {
         timer.expires_at(at);
@@ -344,7 +345,8 @@ private:
   }
 
   void wake_idle() {
-    for (Conn* c : idle_) c->wake.cancel();
+    for (Conn* c : idle_)
+      c->wake.cancel();
     idle_.clear();
   }
 
@@ -441,7 +443,8 @@ private:
         const auto body = nlohmann::json::parse(res.body(), nullptr, /*allow_exceptions=*/false);
         if (body.is_object() && body.contains("correlation_id") && body["correlation_id"].is_string()) {
           const double offset_ms = duration<double, std::milli>(job.scheduled - plan_.start).count();
-          stats_.correlations.push_back({body["correlation_id"].get<std::string>(), plan_.unix_ms_at_start + offset_ms});
+          stats_.correlations.push_back(
+              {body["correlation_id"].get<std::string>(), plan_.unix_ms_at_start + offset_ms});
         }
       }
     } else if (status >= 400 && status < 500) {
@@ -504,8 +507,8 @@ private:
       co_await bhttp::async_read(c.stream, c.buffer, res, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
         close(c);
-        const bool closed_by_peer = ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-                                    ec == asio::error::eof;
+        const bool closed_by_peer =
+            ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset || ec == asio::error::eof;
         if (reused && attempt == 0 && closed_by_peer && !stopping_) continue;
         record_failure(job, ec, "read");
         co_return;
@@ -593,8 +596,7 @@ std::string make_run_id() {
   std::random_device rd;
   std::mt19937_64 gen((static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^
                       static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
-  constexpr std::array<char, 16> hex = {'0', '1', '2', '3', '4', '5', '6', '7',
-                                        '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
+  constexpr std::array<char, 16> hex = {'0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f'};
   std::string id = "lg-";
   auto v = gen();
   for (int i = 0; i < 12; ++i) {
@@ -608,7 +610,8 @@ std::string make_padding(std::size_t bytes) {
   static constexpr std::string_view words = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do ";
   std::string out;
   out.reserve(bytes);
-  while (out.size() < bytes) out += words.substr(0, std::min(words.size(), bytes - out.size()));
+  while (out.size() < bytes)
+    out += words.substr(0, std::min(words.size(), bytes - out.size()));
   if (!out.empty() && out.back() == ' ') out.back() = '.'; // the gateway trims spaces
   if (!out.empty() && out.front() == ' ') out.front() = 'x';
   return out;
@@ -723,24 +726,26 @@ int run(Options options) {
   plan.measure_start = plan.start + duration_cast<Clock::duration>(duration<double>(options.warmup_s));
   plan.end = plan.measure_start + duration_cast<Clock::duration>(duration<double>(options.duration_s));
   plan.unix_ms_at_start =
-      duration<double, std::milli>((now_system + duration_cast<std::chrono::system_clock::duration>(lead))
-                                       .time_since_epoch())
+      duration<double, std::milli>(
+          (now_system + duration_cast<std::chrono::system_clock::duration>(lead)).time_since_epoch())
           .count();
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < options.threads; ++t) {
     const int conns = options.connections / options.threads + (t < options.connections % options.threads ? 1 : 0);
-    workers.push_back(
-        std::make_unique<Worker>(plan, t, conns, options.rate / static_cast<double>(options.threads)));
+    workers.push_back(std::make_unique<Worker>(plan, t, conns, options.rate / static_cast<double>(options.threads)));
   }
   std::vector<std::thread> threads;
   threads.reserve(workers.size());
-  for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
-  for (auto& t : threads) t.join();
+  for (auto& w : workers)
+    threads.emplace_back([&w] { w->run(); });
+  for (auto& t : threads)
+    t.join();
   const double elapsed_s = duration<double>(Clock::now() - plan.start).count();
 
   Stats total;
-  for (auto& w : workers) total.merge(w->take_stats());
+  for (auto& w : workers)
+    total.merge(w->take_stats());
 
   if (!options.correlation_out.empty() && !write_correlations(options.correlation_out, total.correlations)) {
     std::cerr << "fte-loadgen: cannot write " << options.correlation_out << '\n';

@@ -59,10 +59,11 @@ TEST_F(WebformFlow, FaqQuestionGetsAStoredReplyAndNoEscalation) {
   wait_for_outcome(correlation);
   pqxx::connection c(suite->database_url());
   pqxx::read_transaction tx(c);
-  const auto reply = tx.exec_params1(
-      "SELECT m.status, kb.slug, m.kb_score, t.status FROM messages m JOIN knowledge_base kb ON kb.id = m.kb_article_id "
-      "JOIN tickets t ON t.id = m.ticket_id WHERE m.direction = 'outbound' AND m.correlation_id = $1",
-      correlation);
+  const auto reply =
+      tx.exec_params1("SELECT m.status, kb.slug, m.kb_score, t.status FROM messages m JOIN knowledge_base kb ON kb.id "
+                      "= m.kb_article_id "
+                      "JOIN tickets t ON t.id = m.ticket_id WHERE m.direction = 'outbound' AND m.correlation_id = $1",
+                      correlation);
   EXPECT_EQ(reply[0].as<std::string>(), "pending");
   EXPECT_EQ(reply[1].as<std::string>(), "reset-password");
   EXPECT_GE(reply[2].as<double>(), 0.5);
@@ -97,7 +98,8 @@ TEST_F(WebformFlow, RefundRequestGetsAnEscalationRow) {
   ASSERT_EQ(api.status, 200) << api.body;
   bool listed = false;
   const auto listing = api.json(); // kept alive: iterating a temporary's member would dangle
-  for (const auto& e : listing["escalations"]) listed = listed || e.value("correlation_id", std::string()) == correlation;
+  for (const auto& e : listing["escalations"])
+    listed = listed || e.value("correlation_id", std::string()) == correlation;
   EXPECT_TRUE(listed) << api.body;
   EXPECT_EQ(http_request(suite->escalation_port(), "GET", "/api/escalations?status=bogus").status, 400);
 }
@@ -123,8 +125,8 @@ TEST_F(WebformFlow, SameIdempotencyKeyTwiceGivesOneTicketMessageAndOneReply) {
         return true;
       },
       30s));
-  const auto tickets = read_topic(suite->stack(), suite->topics().tickets_incoming,
-                                  [](const auto&) { return false; }, 3s);
+  const auto tickets = read_topic(
+      suite->stack(), suite->topics().tickets_incoming, [](const auto&) { return false; }, 3s);
   int for_this = 0;
   for (const auto& r : tickets) {
     for_this += events::find_header(r.headers, "correlation_id") == correlation ? 1 : 0;
@@ -146,20 +148,23 @@ TEST_F(WebformFlow, BadSubmissionsGetTheRight4xxAndPublishNothing) {
       {"application/json", R"({"name":"n","email":"nope","subject":"s","message":"m"})", 400, "invalid_email"},
       {"application/json", "{broken", 400, "invalid_json"},
       {"text/plain", "hello", 415, "unsupported_media_type"},
-      {"application/json", R"({"name":"n","email":"a@b.co","subject":"s","message":")" + std::string(10001, 'x') + R"("})",
-       400, "field_too_long"},
-      {"application/json", R"({"name":"n","email":"a@b.co","subject":"s","message":")" + std::string(70000, 'x') + R"("})",
-       413, "body_too_large"},
+      {"application/json",
+       R"({"name":"n","email":"a@b.co","subject":"s","message":")" + std::string(10001, 'x') + R"("})", 400,
+       "field_too_long"},
+      {"application/json",
+       R"({"name":"n","email":"a@b.co","subject":"s","message":")" + std::string(70000, 'x') + R"("})", 413,
+       "body_too_large"},
   };
   for (const auto& c : cases) {
-    const auto answer = http_request(suite->gateway_port(), "POST", "/webhooks/webform", c.body,
-                                     {{"Content-Type", c.content_type}});
+    const auto answer =
+        http_request(suite->gateway_port(), "POST", "/webhooks/webform", c.body, {{"Content-Type", c.content_type}});
     EXPECT_EQ(answer.status, c.status) << c.code << ": " << answer.body;
     EXPECT_EQ(answer.json()["error"]["code"], c.code) << answer.body;
   }
   EXPECT_EQ(http_request(suite->gateway_port(), "GET", "/webhooks/webform").status, 405);
-  EXPECT_EQ(http_request(suite->gateway_port(), "POST", "/nowhere", "{}", {{"Content-Type", "application/json"}}).status,
-            404);
+  EXPECT_EQ(
+      http_request(suite->gateway_port(), "POST", "/nowhere", "{}", {{"Content-Type", "application/json"}}).status,
+      404);
   EXPECT_EQ(end_offsets(suite->stack(), suite->topics().webform_inbound, 12), before) << "nothing may be published";
 }
 
@@ -168,7 +173,8 @@ TEST_F(WebformFlow, EveryEventHasTheContractsEnvelopeHeadersAndKey) {
   const auto human = accepted(form("envelope@example.com", "Help", "Please let me talk to a human about my order."));
   wait_for_outcome(faq);
   wait_for_outcome(human);
-  ASSERT_GE(read_topic(suite->stack(), suite->topics().metrics_agent, [](const auto& r) { return r.size() >= 2; }, 30s)
+  ASSERT_GE(read_topic(
+                suite->stack(), suite->topics().metrics_agent, [](const auto& r) { return r.size() >= 2; }, 30s)
                 .size(),
             2U);
 
@@ -177,7 +183,8 @@ TEST_F(WebformFlow, EveryEventHasTheContractsEnvelopeHeadersAndKey) {
   for (const auto& topic : {suite->topics().webform_inbound, suite->topics().tickets_incoming,
                             suite->topics().escalations, suite->topics().metrics_agent}) {
     // Reads for five seconds: everything the suite wrote so far.
-    for (const auto& r : read_topic(suite->stack(), topic, [](const auto&) { return false; }, 5s)) {
+    for (const auto& r : read_topic(
+             suite->stack(), topic, [](const auto&) { return false; }, 5s)) {
       const auto parsed = events::parse_event(r.value, r.headers);
       ASSERT_TRUE(std::holds_alternative<events::CloudEvent>(parsed)) << topic << ": " << r.value;
       const auto& e = std::get<events::CloudEvent>(parsed);

@@ -54,7 +54,8 @@ TEST(ConsumerRestart, KilledBeforeCommitIsReprocessedWithOneEffectEach) {
     ChildProcess first(FTE_DEDUP_CONSUMER_PATH, {topic.name(), group, db.url(), dlq.name()}, env,
                        (log_dir / (group + ".first.log")).string());
     ASSERT_TRUE(eventually([&] { return count("test_effects") == kRecords; }, 60s))
-        << "first consumer applied " << count("test_effects") << "\n" << first.log_tail();
+        << "first consumer applied " << count("test_effects") << "\n"
+        << first.log_tail();
     first.kill_hard();
   }
   for (const auto& [partition, offset] : committed_offsets(stack, group, topic.name(), 3)) {
@@ -65,7 +66,8 @@ TEST(ConsumerRestart, KilledBeforeCommitIsReprocessedWithOneEffectEach) {
   ChildProcess second(FTE_DEDUP_CONSUMER_PATH, {topic.name(), group, db.url(), dlq.name()}, env,
                       (log_dir / (group + ".second.log")).string());
   ASSERT_TRUE(eventually([&] { return count("test_attempts") == 2 * kRecords; }, 90s))
-      << "attempts: " << count("test_attempts") << "\n" << second.log_tail();
+      << "attempts: " << count("test_attempts") << "\n"
+      << second.log_tail();
   const auto ends = end_offsets(stack, topic.name(), 3);
   auto all_committed = [&] {
     const auto committed = committed_offsets(stack, group, topic.name(), 3);
@@ -74,8 +76,7 @@ TEST(ConsumerRestart, KilledBeforeCommitIsReprocessedWithOneEffectEach) {
     }
     return true;
   };
-  ASSERT_TRUE(eventually(all_committed, 30s))
-      << second.log_tail();
+  ASSERT_TRUE(eventually(all_committed, 30s)) << second.log_tail();
   EXPECT_EQ(second.terminate(30s), 0) << "SIGTERM must drain and exit 0\n" << second.log_tail();
 
   EXPECT_EQ(count("test_effects"), kRecords) << "every record applied exactly once";

@@ -70,8 +70,7 @@ protected:
 
   void produce(const std::string& topic, const std::string& key, const events::CloudEvent& event) {
     const auto report = producer->send(kafka::ProducerRecord::from_event(topic, key, event));
-    ASSERT_TRUE(report.ok()) << "produce to " << topic << " failed: " << report.error.message() << " "
-                             << report.detail;
+    ASSERT_TRUE(report.ok()) << "produce to " << topic << " failed: " << report.error.message() << " " << report.detail;
   }
 
   void expect_all_committed(const std::string& group, const std::string& topic, int partitions) {
@@ -109,19 +108,23 @@ TEST_F(ConsumerRunnerTest, KeepsPerKeyOrderWhileKeysRunInParallel) {
   std::map<std::string, std::vector<int>> seen;
   std::atomic<int> running{0}, max_running{0}, total{0};
   auto opts = options(topic.name(), dlq.name());
-  RunningConsumer consumer(opts, [&](const kafka::Delivery& d) {
-    const int now = ++running;
-    int previous = max_running.load();
-    while (now > previous && !max_running.compare_exchange_weak(previous, now)) {}
-    std::this_thread::sleep_for(std::chrono::milliseconds(1 + d.record.offset % 3));
-    {
-      std::lock_guard lock(mutex);
-      seen[*d.record.key].push_back(d.event.data["seq"].get<int>());
-    }
-    --running;
-    ++total;
-    return kafka::HandleResult::done();
-  }, *producer);
+  RunningConsumer consumer(
+      opts,
+      [&](const kafka::Delivery& d) {
+        const int now = ++running;
+        int previous = max_running.load();
+        while (now > previous && !max_running.compare_exchange_weak(previous, now)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1 + d.record.offset % 3));
+        {
+          std::lock_guard lock(mutex);
+          seen[*d.record.key].push_back(d.event.data["seq"].get<int>());
+        }
+        --running;
+        ++total;
+        return kafka::HandleResult::done();
+      },
+      *producer);
   consumer.start();
 
   ASSERT_TRUE(eventually([&] { return total.load() >= kKeys * kPerKey; }, 60s))
@@ -176,11 +179,14 @@ TEST_F(ConsumerRunnerWithDatabase, TransientFailuresRetryInPlaceThenApplyOnce) {
 
   std::atomic<int> attempts{0};
   auto opts = options(topic.name(), dlq.name());
-  RunningConsumer consumer(opts, [&](const kafka::Delivery& d) {
-    if (++attempts <= 3) return kafka::HandleResult::retry("database hiccup");
-    apply(opts.group_id, d.event.id);
-    return kafka::HandleResult::done();
-  }, *producer);
+  RunningConsumer consumer(
+      opts,
+      [&](const kafka::Delivery& d) {
+        if (++attempts <= 3) return kafka::HandleResult::retry("database hiccup");
+        apply(opts.group_id, d.event.id);
+        return kafka::HandleResult::done();
+      },
+      *producer);
   consumer.start();
 
   ASSERT_TRUE(eventually([&] { return consumer.runner().counters().handled == 1; }, 20s));
@@ -201,10 +207,13 @@ TEST_F(ConsumerRunnerWithDatabase, DuplicateEventIdHasOneEffect) {
 
   std::atomic<int> applied{0}, duplicates{0};
   auto opts = options(topic.name(), dlq.name());
-  RunningConsumer consumer(opts, [&](const kafka::Delivery& d) {
-    (apply(opts.group_id, d.event.id) == pg::DedupOutcome::applied ? applied : duplicates)++;
-    return kafka::HandleResult::done();
-  }, *producer);
+  RunningConsumer consumer(
+      opts,
+      [&](const kafka::Delivery& d) {
+        (apply(opts.group_id, d.event.id) == pg::DedupOutcome::applied ? applied : duplicates)++;
+        return kafka::HandleResult::done();
+      },
+      *producer);
   consumer.start();
 
   ASSERT_TRUE(eventually([&] { return consumer.runner().counters().handled == 3; }, 20s));
@@ -226,17 +235,21 @@ TEST_F(ConsumerRunnerTest, AlwaysFailingRecordGoesToTheDlqAfterFiveAttempts) {
   std::atomic<int> attempts{0};
   std::atomic<int> after_handled{0};
   auto opts = options(topic.name(), dlq.name());
-  RunningConsumer consumer(opts, [&](const kafka::Delivery& d) {
-    if (d.event.id == after.id) {
-      ++after_handled;
-      return kafka::HandleResult::done();
-    }
-    ++attempts;
-    return kafka::HandleResult::retry("downstream unavailable");
-  }, *producer);
+  RunningConsumer consumer(
+      opts,
+      [&](const kafka::Delivery& d) {
+        if (d.event.id == after.id) {
+          ++after_handled;
+          return kafka::HandleResult::done();
+        }
+        ++attempts;
+        return kafka::HandleResult::retry("downstream unavailable");
+      },
+      *producer);
   consumer.start();
 
-  const auto records = read_topic(stack, dlq.name(), [](const auto& r) { return !r.empty(); }, 30s);
+  const auto records = read_topic(
+      stack, dlq.name(), [](const auto& r) { return !r.empty(); }, 30s);
   ASSERT_EQ(records.size(), 1U) << "no DLQ record within 30 s";
   const auto& dead = records[0];
   EXPECT_EQ(attempts.load(), 5);
@@ -273,14 +286,18 @@ TEST_F(ConsumerRunnerTest, PoisonAndSchemaViolationsGoToTheDlqAtOnce) {
   std::atomic<int> calls{0};
   auto opts = options(topic.name(), dlq.name());
   contracts::Validator validator;
-  RunningConsumer consumer(opts, [&](const kafka::Delivery&) {
-    ++calls;
-    return kafka::HandleResult::done();
-  }, *producer);
+  RunningConsumer consumer(
+      opts,
+      [&](const kafka::Delivery&) {
+        ++calls;
+        return kafka::HandleResult::done();
+      },
+      *producer);
   consumer.runner().set_validator([&](const events::CloudEvent& e) { return validator.validate(e); });
   consumer.start();
 
-  const auto records = read_topic(stack, dlq.name(), [](const auto& r) { return r.size() >= 2; }, 30s);
+  const auto records = read_topic(
+      stack, dlq.name(), [](const auto& r) { return r.size() >= 2; }, 30s);
   ASSERT_EQ(records.size(), 2U);
   EXPECT_EQ(calls.load(), 0) << "the handler must never see poison";
   std::set<std::string> errors;

@@ -38,10 +38,10 @@ TEST_F(DatabaseTest, MigrationsAppliedTwiceChangeNothing) {
                             "processed_messages", "escalations", "knowledge_base"}) {
     EXPECT_TRUE(tx.exec_params1("SELECT to_regclass($1) IS NOT NULL", table)[0].as<bool>()) << table;
   }
-  const auto pk = tx.exec1(
-      "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i "
-      "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
-      "WHERE i.indrelid = 'processed_messages'::regclass AND i.indisprimary");
+  const auto pk =
+      tx.exec1("SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i "
+               "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+               "WHERE i.indrelid = 'processed_messages'::regclass AND i.indisprimary");
   EXPECT_EQ(pk[0].as<std::string>(), "consumer_group,message_id");
 }
 
@@ -55,7 +55,8 @@ TEST_F(DatabaseTest, ConcurrentMigratorsApplyEachMigrationOnce) {
       applied += migrator.run(c).applied.size();
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(applied.load(), schema::migrations().size());
 }
 
@@ -131,7 +132,8 @@ TEST_F(DatabaseTest, ConcurrentDuplicatesApplyExactlyOnce) {
       (outcome == pg::DedupOutcome::applied ? applied : duplicates)++;
     });
   }
-  for (auto& t : threads) t.join();
+  for (auto& t : threads)
+    t.join();
   EXPECT_EQ(applied.load(), 1);
   EXPECT_EQ(duplicates.load(), 7);
   auto c = pool.acquire();
@@ -144,10 +146,13 @@ TEST_F(DatabaseTest, CustomerIdentifiersAreUniquePerKindAndValue) {
   pqxx::connection c(db.url());
   pqxx::work tx(c);
   const auto id = tx.exec1("INSERT INTO customers DEFAULT VALUES RETURNING id")[0].as<std::string>();
-  tx.exec_params("INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'email', 'ada@example.com')", id);
-  tx.exec_params("INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'phone', 'ada@example.com')", id);
+  tx.exec_params("INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'email', 'ada@example.com')",
+                 id);
+  tx.exec_params("INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'phone', 'ada@example.com')",
+                 id);
   EXPECT_THROW(
-      tx.exec_params("INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'email', 'ada@example.com')", id),
+      tx.exec_params(
+          "INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'email', 'ada@example.com')", id),
       pqxx::unique_violation);
 }
 
@@ -162,10 +167,10 @@ TEST_F(DatabaseTest, SeededKnowledgeBaseRanksByFullTextRelevance) {
       {"shipping delivery days", "shipping-times"},
   };
   for (const auto& [question, slug] : questions) {
-    const auto best = tx.exec_params1(
-        "SELECT slug, ts_rank(search, q) FROM knowledge_base, websearch_to_tsquery('english', $1) q "
-        "WHERE search @@ q ORDER BY ts_rank(search, q) DESC LIMIT 1",
-        question);
+    const auto best =
+        tx.exec_params1("SELECT slug, ts_rank(search, q) FROM knowledge_base, websearch_to_tsquery('english', $1) q "
+                        "WHERE search @@ q ORDER BY ts_rank(search, q) DESC LIMIT 1",
+                        question);
     EXPECT_EQ(best[0].as<std::string>(), slug) << question;
     EXPECT_GT(best[1].as<double>(), 0.0);
   }

@@ -20,11 +20,13 @@ struct CommandResult {
 };
 
 CommandResult run_cli(const std::string& args, const StackAddresses& stack) {
-  const std::string command = "FTE_KAFKA_BOOTSTRAP='" + stack.kafka_bootstrap + "' " + FTE_CLI_PATH + " " + args + " 2>&1";
+  const std::string command =
+      "FTE_KAFKA_BOOTSTRAP='" + stack.kafka_bootstrap + "' " + FTE_CLI_PATH + " " + args + " 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), &pclose);
   std::string output;
   std::array<char, 4096> buffer{};
-  while (pipe && fgets(buffer.data(), buffer.size(), pipe.get()) != nullptr) output += buffer.data();
+  while (pipe && fgets(buffer.data(), buffer.size(), pipe.get()) != nullptr)
+    output += buffer.data();
   const int status = pclose(pipe.release());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }

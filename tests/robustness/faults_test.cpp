@@ -63,7 +63,8 @@ std::vector<Posted> post_many(Suite& suite, int total, int threads, std::chrono:
       }
     });
   }
-  for (auto& w : workers) w.join();
+  for (auto& w : workers)
+    w.join();
   return results;
 }
 
@@ -113,11 +114,11 @@ TEST(Robustness, KillNormalizerAndAgentWorkerMidLoadStillOneEffectPerAcceptedSub
     stored.insert(row[0].as<std::string>());
   }
   EXPECT_EQ(stored, accepted_ids) << "each accepted submission is stored once, and nothing else is";
-  const auto not_once = tx.exec(
-      "SELECT i.correlation_id, count(x.correlation_id) FROM messages i LEFT JOIN ("
-      " SELECT correlation_id FROM messages WHERE direction = 'outbound'"
-      " UNION ALL SELECT correlation_id FROM escalations) x ON x.correlation_id = i.correlation_id "
-      "WHERE i.direction = 'inbound' GROUP BY i.correlation_id HAVING count(x.correlation_id) <> 1");
+  const auto not_once =
+      tx.exec("SELECT i.correlation_id, count(x.correlation_id) FROM messages i LEFT JOIN ("
+              " SELECT correlation_id FROM messages WHERE direction = 'outbound'"
+              " UNION ALL SELECT correlation_id FROM escalations) x ON x.correlation_id = i.correlation_id "
+              "WHERE i.direction = 'inbound' GROUP BY i.correlation_id HAVING count(x.correlation_id) <> 1");
   EXPECT_EQ(not_once.size(), 0U) << "submissions without exactly one reply or escalation, e.g. "
                                  << (not_once.empty() ? "" : not_once[0][0].as<std::string>());
 
@@ -127,8 +128,9 @@ TEST(Robustness, KillNormalizerAndAgentWorkerMidLoadStillOneEffectPerAcceptedSub
   // those copies are counted and reported, and consumed as duplicates.
   std::map<std::string, std::set<std::string>> ids_by_correlation;
   std::size_t records = 0;
-  for (const auto& r : read_topic(suite.stack(), suite.topics().tickets_incoming,
-                                  [&](const auto& rs) { return rs.size() >= accepted_ids.size() + 200; }, 10s)) {
+  for (const auto& r : read_topic(
+           suite.stack(), suite.topics().tickets_incoming,
+           [&](const auto& rs) { return rs.size() >= accepted_ids.size() + 200; }, 10s)) {
     ++records;
     const auto parsed = events::parse_event(r.value, r.headers);
     ASSERT_TRUE(std::holds_alternative<events::CloudEvent>(parsed));
@@ -214,8 +216,9 @@ TEST(Robustness, BrokerStoppedWhilePostingGets503NeverA202ForWhatKafkaDidNotTake
 
   // Every 202 is in Kafka.
   std::set<std::string> on_topic;
-  for (const auto& r : read_topic(suite.stack(), suite.topics().webform_inbound,
-                                  [&](const auto& rs) { return rs.size() >= static_cast<std::size_t>(ok) + 400; }, 15s)) {
+  for (const auto& r : read_topic(
+           suite.stack(), suite.topics().webform_inbound,
+           [&](const auto& rs) { return rs.size() >= static_cast<std::size_t>(ok) + 400; }, 15s)) {
     const auto parsed = events::parse_event(r.value, r.headers);
     if (const auto* e = std::get_if<events::CloudEvent>(&parsed)) on_topic.insert(e->id);
   }

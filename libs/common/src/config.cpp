@@ -58,8 +58,7 @@ namespace {
 
 // One parser for every numeric setting: the whole value must be a number of
 // type T within [min, max].
-template <class T>
-T parse_number(std::string_view name, const std::string& value, T min, T max, const char* expected) {
+template <class T> T parse_number(std::string_view name, const std::string& value, T min, T max, const char* expected) {
   T parsed{};
   const char* first = value.data();
   const char* last = first + value.size();
@@ -105,8 +104,7 @@ bool Environment::get_bool(std::string_view name, bool fallback) const {
 }
 
 std::chrono::milliseconds Environment::get_millis(std::string_view name, std::chrono::milliseconds fallback,
-                                                  std::chrono::milliseconds min,
-                                                  std::chrono::milliseconds max) const {
+                                                  std::chrono::milliseconds min, std::chrono::milliseconds max) const {
   return std::chrono::milliseconds(get_int(name, fallback.count(), min.count(), max.count()));
 }
 

@@ -28,8 +28,8 @@ spdlog::level::level_enum Logger::parse_level(std::string_view text) {
   // from_str answers `off` for anything it does not know; only accept that
   // when it was asked for.
   if (level == spdlog::level::off && text != "off") {
-    throw ConfigError("FTE_LOG_LEVEL", "expected trace|debug|info|warn|error|critical|off, got '" +
-                                           std::string(text) + "'");
+    throw ConfigError("FTE_LOG_LEVEL",
+                      "expected trace|debug|info|warn|error|critical|off, got '" + std::string(text) + "'");
   }
   return level;
 }

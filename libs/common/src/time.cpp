@@ -115,8 +115,8 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   tm.tm_sec = second;
   const std::time_t epoch = timegm(&tm);
   using namespace std::chrono;
-  return system_clock::time_point(duration_cast<system_clock::duration>(
-      seconds(epoch - offset_seconds) + nanoseconds(nanos)));
+  return system_clock::time_point(
+      duration_cast<system_clock::duration>(seconds(epoch - offset_seconds) + nanoseconds(nanos)));
 }
 
 } // namespace fte

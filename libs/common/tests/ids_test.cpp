@@ -26,10 +26,8 @@ TEST(Ids, DerivedIdsAreStablePerCauseProducerAndOutput) {
   const EventId cause("0b9e4d0c-7d43-4a7c-9c55-8d5d3c1d2a10");
   EXPECT_EQ(derived_event_id(cause, "channel-normalizer", "ticket"),
             derived_event_id(cause, "channel-normalizer", "ticket"));
-  EXPECT_NE(derived_event_id(cause, "channel-normalizer", "ticket"),
-            derived_event_id(cause, "agent-worker", "ticket"));
-  EXPECT_NE(derived_event_id(cause, "agent-worker", "escalation"),
-            derived_event_id(cause, "agent-worker", "metric"));
+  EXPECT_NE(derived_event_id(cause, "channel-normalizer", "ticket"), derived_event_id(cause, "agent-worker", "ticket"));
+  EXPECT_NE(derived_event_id(cause, "agent-worker", "escalation"), derived_event_id(cause, "agent-worker", "metric"));
 }
 
 TEST(Ids, RandomUuidsAreVersion4AndDistinct) {

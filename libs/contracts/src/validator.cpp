@@ -56,7 +56,8 @@ std::optional<std::string> check(const valijson::Schema& schema, const nlohmann:
   int shown = 0;
   while (results.popError(error) && shown < 3) {
     std::string path;
-    for (const auto& part : error.context) path += part;
+    for (const auto& part : error.context)
+      path += part;
     message += " " + path + ": " + error.description + ";";
     ++shown;
   }
@@ -107,7 +108,8 @@ std::optional<std::string> Validator::validate(const events::CloudEvent& event) 
 
 std::vector<std::string> Validator::known_types() const {
   std::vector<std::string> types;
-  for (const auto& [type, schema] : schemas_->events) types.push_back(type);
+  for (const auto& [type, schema] : schemas_->events)
+    types.push_back(type);
   return types;
 }
 

@@ -29,8 +29,8 @@ CloudEvent make_origin_event(EventId id, std::string source, std::string type, n
   return event;
 }
 
-CloudEvent derive_event(const CloudEvent& cause, std::string_view producer, std::string_view output,
-                        std::string source, std::string type, nlohmann::json data) {
+CloudEvent derive_event(const CloudEvent& cause, std::string_view producer, std::string_view output, std::string source,
+                        std::string type, nlohmann::json data) {
   CloudEvent event;
   event.id = derived_event_id(EventId(cause.id), producer, output).str();
   event.source = std::move(source);

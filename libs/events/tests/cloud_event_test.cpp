@@ -8,9 +8,9 @@ namespace fte::events {
 namespace {
 
 CloudEvent sample() {
-  auto event = make_origin_event(event_id_from_provider("webform", "key-1"), "/fte/webhook-gateway/webform",
-                                 "fte.webform.submission.received.v1",
-                                 {{"email", "ada@example.com"}, {"message", "Hello ✓"}});
+  auto event =
+      make_origin_event(event_id_from_provider("webform", "key-1"), "/fte/webhook-gateway/webform",
+                        "fte.webform.submission.received.v1", {{"email", "ada@example.com"}, {"message", "Hello ✓"}});
   event.subject = "ada@example.com";
   return event;
 }
@@ -62,9 +62,7 @@ TEST(CloudEvent, DerivedEventsAreDeterministicAndCarryTheChain) {
   EXPECT_NE(a.trace.span_id, cause.trace.span_id);
 }
 
-TEST(CloudEvent, SameProviderIdGivesSameEventId) {
-  EXPECT_EQ(sample().id, sample().id);
-}
+TEST(CloudEvent, SameProviderIdGivesSameEventId) { EXPECT_EQ(sample().id, sample().id); }
 
 TEST(CloudEvent, RejectsBrokenEnvelopesWithAReason) {
   const std::vector<std::pair<std::string, std::string>> cases = {

@@ -91,14 +91,14 @@ struct Server::State : std::enable_shared_from_this<State> {
         stream.expires_after(options.read_timeout);
         boost::system::error_code ec;
         co_await beast::http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
-        if (ec == beast::http::error::end_of_stream || ec == asio::error::eof ||
-            ec == beast::error::timeout || ec == asio::error::connection_reset) {
+        if (ec == beast::http::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
+            ec == asio::error::connection_reset) {
           break;
         }
         if (ec == beast::http::error::body_limit) {
-          co_await write(stream, error_response(Status::payload_too_large, "body_too_large",
-                                                "request body exceeds " + std::to_string(options.body_limit) +
-                                                    " bytes"),
+          co_await write(stream,
+                         error_response(Status::payload_too_large, "body_too_large",
+                                        "request body exceeds " + std::to_string(options.body_limit) + " bytes"),
                          false);
           break;
         }

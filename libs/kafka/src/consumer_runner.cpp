@@ -199,8 +199,10 @@ void ConsumerRunner::run() {
   if (const auto err = rd_kafka_subscribe(consumer_.get(), subscription.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw std::runtime_error("subscribe to " + nlohmann::json(options_.topics).dump() + ": " + rd_kafka_err2str(err));
   }
-  logger_.info("consumer started", {{"group", options_.group_id}, {"topics", options_.topics},
-                                    {"lanes", options_.lanes}, {"static_member", options_.group_instance_id.has_value()}});
+  logger_.info("consumer started", {{"group", options_.group_id},
+                                    {"topics", options_.topics},
+                                    {"lanes", options_.lanes},
+                                    {"static_member", options_.group_instance_id.has_value()}});
 
   auto next_commit = std::chrono::steady_clock::now() + options_.commit_interval;
   while (!stop_requested_.load()) {
@@ -223,7 +225,8 @@ void ConsumerRunner::run() {
     }
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        logger_.warn("consumer error", {{"error", rd_kafka_err2name(msg->err)}, {"reason", rd_kafka_message_errstr(msg.get())}});
+        logger_.warn("consumer error",
+                     {{"error", rd_kafka_err2name(msg->err)}, {"reason", rd_kafka_message_errstr(msg.get())}});
       }
       continue;
     }
@@ -251,8 +254,7 @@ void ConsumerRunner::dispatch(ConsumedRecord record) {
     progress.next_offset = std::max(progress.next_offset, record.offset + 1);
     ++in_flight_;
   }
-  const std::uint32_t hash =
-      record.key ? murmur2(*record.key) : static_cast<std::uint32_t>(record.partition);
+  const std::uint32_t hash = record.key ? murmur2(*record.key) : static_cast<std::uint32_t>(record.partition);
   lanes_[hash % lanes_.size()]->push(std::move(record));
 }
 
@@ -275,7 +277,8 @@ void ConsumerRunner::process(const ConsumedRecord& record) {
     }
   }
 
-  std::minstd_rand rng(static_cast<unsigned>(std::hash<std::string>{}(event.id) ^ static_cast<unsigned>(record.offset)));
+  std::minstd_rand rng(
+      static_cast<unsigned>(std::hash<std::string>{}(event.id) ^ static_cast<unsigned>(record.offset)));
   for (int attempt = 1;; ++attempt) {
     HandleResult result;
     try {
@@ -326,8 +329,7 @@ bool ConsumerRunner::dead_letter(const ConsumedRecord& record, const std::string
   const auto started = std::chrono::steady_clock::now();
   std::minstd_rand rng(static_cast<unsigned>(record.offset));
   for (int attempt = 1;; ++attempt) {
-    const auto report =
-        dlq_.send(make_dlq_record(record, reason, attempts, options_.service_name, options_.dlq_topic));
+    const auto report = dlq_.send(make_dlq_record(record, reason, attempts, options_.service_name, options_.dlq_topic));
     if (report.ok()) {
       ++dead_lettered_;
       if (metrics_) {
@@ -386,7 +388,8 @@ void ConsumerRunner::commit(const std::vector<PartitionKey>* only) {
       }
     };
     if (only == nullptr) {
-      for (const auto& [key, progress] : progress_) add(key, progress);
+      for (const auto& [key, progress] : progress_)
+        add(key, progress);
     } else {
       for (const auto& key : *only) {
         if (auto it = progress_.find(key); it != progress_.end()) add(key, it->second);
@@ -401,7 +404,8 @@ void ConsumerRunner::commit(const std::vector<PartitionKey>* only) {
     metrics_->commits.Add({{"result", err == RD_KAFKA_RESP_ERR_NO_ERROR ? "ok" : "error"}}).Increment();
   }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    logger_.warn("offset commit failed; will retry", {{"error", rd_kafka_err2name(err)}, {"offsets", describe(offsets.get())}});
+    logger_.warn("offset commit failed; will retry",
+                 {{"error", rd_kafka_err2name(err)}, {"offsets", describe(offsets.get())}});
     return;
   }
   ++commits_;
@@ -435,11 +439,13 @@ void ConsumerRunner::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
     keys.push_back(PartitionKey{partitions->elems[i].topic, partitions->elems[i].partition});
   }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    logger_.info("partitions assigned", {{"partitions", describe(partitions)}, {"protocol", rd_kafka_rebalance_protocol(rk)}});
+    logger_.info("partitions assigned",
+                 {{"partitions", describe(partitions)}, {"protocol", rd_kafka_rebalance_protocol(rk)}});
     if (metrics_) metrics_->rebalances.Add({{"kind", "assign"}}).Increment();
     {
       std::lock_guard lock(progress_mutex_);
-      for (const auto& key : keys) progress_[key] = PartitionProgress{};
+      for (const auto& key : keys)
+        progress_[key] = PartitionProgress{};
     }
     if (cooperative) {
       ErrorHandle error(rd_kafka_incremental_assign(rk, partitions));
@@ -464,7 +470,8 @@ void ConsumerRunner::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
   }
   {
     std::lock_guard lock(progress_mutex_);
-    for (const auto& key : keys) progress_.erase(key);
+    for (const auto& key : keys)
+      progress_.erase(key);
   }
   if (cooperative) {
     ErrorHandle error(rd_kafka_incremental_unassign(rk, partitions));

@@ -38,10 +38,8 @@ bool is_retryable(errc e) noexcept {
   case errc::timed_out:
   case errc::possibly_persisted:
   case errc::broker_unavailable:
-  case errc::shutting_down:
-    return true;
-  default:
-    return false;
+  case errc::shutting_down: return true;
+  default: return false;
   }
 }
 

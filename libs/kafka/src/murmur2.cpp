@@ -22,18 +22,13 @@ std::uint32_t murmur2(std::string_view key) noexcept {
     remaining -= 4;
   }
   switch (remaining) {
-  case 3:
-    h ^= static_cast<std::uint32_t>(data[2]) << 16;
-    [[fallthrough]];
-  case 2:
-    h ^= static_cast<std::uint32_t>(data[1]) << 8;
-    [[fallthrough]];
+  case 3: h ^= static_cast<std::uint32_t>(data[2]) << 16; [[fallthrough]];
+  case 2: h ^= static_cast<std::uint32_t>(data[1]) << 8; [[fallthrough]];
   case 1:
     h ^= static_cast<std::uint32_t>(data[0]);
     h *= m;
     break;
-  default:
-    break;
+  default: break;
   }
   h ^= h >> 13;
   h *= m;

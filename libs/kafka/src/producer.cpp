@@ -110,11 +110,11 @@ void Producer::send_async(ProducerRecord record, DeliveryHandler handler) {
 #ifdef __clang__
 #pragma clang diagnostic ignored "-Wgnu-statement-expression"
 #endif
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_PARTITION(record.partition),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
-      RD_KAFKA_V_VALUE(record.value.data(), record.value.size()), RD_KAFKA_V_HEADERS(headers.get()),
-      RD_KAFKA_V_OPAQUE(box.get()), RD_KAFKA_V_END);
+  const rd_kafka_resp_err_t err =
+      rd_kafka_producev(handle_.get(), RD_KAFKA_V_TOPIC(record.topic.c_str()), RD_KAFKA_V_PARTITION(record.partition),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_len),
+                        RD_KAFKA_V_VALUE(record.value.data(), record.value.size()), RD_KAFKA_V_HEADERS(headers.get()),
+                        RD_KAFKA_V_OPAQUE(box.get()), RD_KAFKA_V_END);
 #pragma GCC diagnostic pop
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // Not enqueued: librdkafka owns neither the headers nor the box.

@@ -20,8 +20,7 @@ ConsumedRecord copy_record(const rd_kafka_message_t* msg) {
     const char* name = nullptr;
     const void* value = nullptr;
     size_t size = 0;
-    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
+    for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
       record.headers.push_back({name, value ? std::string(static_cast<const char*>(value), size) : std::string()});
     }
   }

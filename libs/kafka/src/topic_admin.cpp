@@ -14,8 +14,8 @@ std::vector<TopicSpec> TopicSpec::contract_topics(const Environment& env) {
   base.min_insync_replicas = static_cast<int>(env.get_int("FTE_TOPIC_MIN_ISR", base.min_insync_replicas, 1, 32));
   base.retention_ms = env.get_int("FTE_TOPIC_RETENTION_MS", base.retention_ms, -1, INT64_MAX);
   if (base.min_insync_replicas > base.replication_factor) {
-    throw ConfigError("FTE_TOPIC_MIN_ISR", "must not exceed FTE_TOPIC_REPLICATION_FACTOR (" +
-                                               std::to_string(base.replication_factor) + ")");
+    throw ConfigError("FTE_TOPIC_MIN_ISR",
+                      "must not exceed FTE_TOPIC_REPLICATION_FACTOR (" + std::to_string(base.replication_factor) + ")");
   }
   std::vector<TopicSpec> specs;
   for (const auto& name : TopicNames::from_env(env).all()) {
@@ -61,7 +61,8 @@ EventHandle TopicAdmin::wait_result(QueueHandle& queue, const char* what) {
 
 std::vector<TopicDescription> TopicAdmin::describe(const std::vector<std::string>& names) {
   const rd_kafka_metadata_t* raw = nullptr;
-  const auto err = rd_kafka_metadata(handle_.get(), /*all_topics=*/1, nullptr, &raw, static_cast<int>(timeout_.count()));
+  const auto err =
+      rd_kafka_metadata(handle_.get(), /*all_topics=*/1, nullptr, &raw, static_cast<int>(timeout_.count()));
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw AdminError("metadata request to Kafka at " + bootstrap_ + " failed: " + rd_kafka_err2str(err));
   }
@@ -94,7 +95,8 @@ std::vector<TopicDescription> TopicAdmin::describe(const std::vector<std::string
   }
   AdminOptionsHandle options(rd_kafka_AdminOptions_new(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
   std::array<char, 512> error{};
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout_.count()), error.data(), error.size());
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout_.count()), error.data(),
+                                            error.size());
   QueueHandle queue(rd_kafka_queue_new(handle_.get()));
   rd_kafka_DescribeConfigs(handle_.get(), raw_resources.data(), raw_resources.size(), options.get(), queue.get());
   const auto event = wait_result(queue, "describe topic configs");
@@ -118,7 +120,8 @@ std::vector<TopicDescription> TopicAdmin::describe(const std::vector<std::string
 
 std::vector<TopicOutcome> TopicAdmin::ensure(const std::vector<TopicSpec>& specs) {
   std::vector<std::string> names;
-  for (const auto& spec : specs) names.push_back(spec.name);
+  for (const auto& spec : specs)
+    names.push_back(spec.name);
   const auto existing = describe(names);
 
   std::vector<TopicOutcome> outcomes;
@@ -131,7 +134,8 @@ std::vector<TopicOutcome> TopicAdmin::ensure(const std::vector<TopicSpec>& specs
       if (found.partitions < spec.partitions) {
         outcomes.push_back({spec.name, TopicOutcome::State::fewer_partitions,
                             "exists with " + std::to_string(found.partitions) + " partitions, " +
-                                std::to_string(spec.partitions) + " wanted; records of one key would move if it "
+                                std::to_string(spec.partitions) +
+                                " wanted; records of one key would move if it "
                                 "grew, so fte will not change it: recreate it or raise its partitions deliberately"});
       } else {
         outcomes.push_back({spec.name, TopicOutcome::State::unchanged,
@@ -140,8 +144,8 @@ std::vector<TopicOutcome> TopicAdmin::ensure(const std::vector<TopicSpec>& specs
       continue;
     }
     std::array<char, 512> error{};
-    NewTopicHandle topic(rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions, spec.replication_factor,
-                                               error.data(), error.size()));
+    NewTopicHandle topic(
+        rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions, spec.replication_factor, error.data(), error.size()));
     if (!topic) {
       outcomes.push_back({spec.name, TopicOutcome::State::failed, error.data()});
       continue;
@@ -157,8 +161,10 @@ std::vector<TopicOutcome> TopicAdmin::ensure(const std::vector<TopicSpec>& specs
   }
   AdminOptionsHandle options(rd_kafka_AdminOptions_new(handle_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
   std::array<char, 512> error{};
-  rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout_.count()), error.data(), error.size());
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout_.count()), error.data(), error.size());
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout_.count()), error.data(),
+                                              error.size());
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout_.count()), error.data(),
+                                            error.size());
   QueueHandle queue(rd_kafka_queue_new(handle_.get()));
   rd_kafka_CreateTopics(handle_.get(), raw.data(), raw.size(), options.get(), queue.get());
   const auto event = wait_result(queue, "create topics");

@@ -39,8 +39,8 @@ void TopicReader::read_to_end(const std::string& topic, std::optional<std::chron
     }
     end[p] = high;
     auto* elem = rd_kafka_topic_partition_list_add(start.get(), topic.c_str(), p);
-    elem->offset = since ? std::chrono::duration_cast<std::chrono::milliseconds>(since->time_since_epoch()).count()
-                         : low;
+    elem->offset =
+        since ? std::chrono::duration_cast<std::chrono::milliseconds>(since->time_since_epoch()).count() : low;
   }
   if (since) {
     // Turns timestamps into the first offset at or after them (-1: none).

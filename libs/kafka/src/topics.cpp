@@ -4,9 +4,12 @@ namespace fte::kafka {
 
 TopicNames TopicNames::with_prefix(std::string_view prefix) {
   const std::string p(prefix);
-  return TopicNames{p + std::string(topics::kWhatsappInbound), p + std::string(topics::kEmailInbound),
-                    p + std::string(topics::kWebformInbound),  p + std::string(topics::kTicketsIncoming),
-                    p + std::string(topics::kEscalations),     p + std::string(topics::kMetricsAgent),
+  return TopicNames{p + std::string(topics::kWhatsappInbound),
+                    p + std::string(topics::kEmailInbound),
+                    p + std::string(topics::kWebformInbound),
+                    p + std::string(topics::kTicketsIncoming),
+                    p + std::string(topics::kEscalations),
+                    p + std::string(topics::kMetricsAgent),
                     p + std::string(topics::kDlq)};
 }
 

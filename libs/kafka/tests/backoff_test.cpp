@@ -41,17 +41,16 @@ TEST(RetryPolicy, JitterStaysWithinHalfAndFullCeiling) {
 }
 
 TEST(RetryPolicy, ReadsTheEnvironmentAndRejectsNonsense) {
-  const auto policy = RetryPolicy::from_env(env({{"FTE_RETRY_MAX_ATTEMPTS", "3"},
-                                                         {"FTE_RETRY_INITIAL_BACKOFF_MS", "10"},
-                                                         {"FTE_RETRY_MAX_BACKOFF_MS", "50"}}));
+  const auto policy = RetryPolicy::from_env(env(
+      {{"FTE_RETRY_MAX_ATTEMPTS", "3"}, {"FTE_RETRY_INITIAL_BACKOFF_MS", "10"}, {"FTE_RETRY_MAX_BACKOFF_MS", "50"}}));
   EXPECT_EQ(policy.max_attempts, 3);
   EXPECT_EQ(policy.initial_backoff, milliseconds(10));
   EXPECT_EQ(policy.max_backoff, milliseconds(50));
   EXPECT_EQ(RetryPolicy::from_env(env({})).max_attempts, 5);
   EXPECT_THROW((void)RetryPolicy::from_env(env({{"FTE_RETRY_MAX_ATTEMPTS", "0"}})), ConfigError);
-  EXPECT_THROW((void)RetryPolicy::from_env(env({{"FTE_RETRY_INITIAL_BACKOFF_MS", "100"},
-                                                         {"FTE_RETRY_MAX_BACKOFF_MS", "10"}})),
-               ConfigError);
+  EXPECT_THROW(
+      (void)RetryPolicy::from_env(env({{"FTE_RETRY_INITIAL_BACKOFF_MS", "100"}, {"FTE_RETRY_MAX_BACKOFF_MS", "10"}})),
+      ConfigError);
 }
 
 } // namespace

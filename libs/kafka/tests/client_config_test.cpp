@@ -6,8 +6,10 @@ namespace fte::kafka {
 namespace {
 
 TEST(ClientConfig, ReadsBootstrapAndPassThroughProperties) {
-  const auto settings = ClientSettings::from_env(
-      Environment(std::map<std::string, std::string, std::less<>>{{"FTE_KAFKA_BOOTSTRAP", "k1:9092,k2:9092"}, {"FTE_RDKAFKA_LINGER_MS", "3"}}), "svc");
+  const auto settings =
+      ClientSettings::from_env(Environment(std::map<std::string, std::string, std::less<>>{
+                                   {"FTE_KAFKA_BOOTSTRAP", "k1:9092,k2:9092"}, {"FTE_RDKAFKA_LINGER_MS", "3"}}),
+                               "svc");
   EXPECT_EQ(settings.bootstrap, "k1:9092,k2:9092");
   EXPECT_EQ(settings.client_id, "svc");
   EXPECT_EQ(settings.properties.at("linger.ms"), "3");

@@ -35,7 +35,8 @@ TEST(Dlq, ReplacesStaleDlqHeadersOnASecondFailure) {
   original.headers = {{"dlq.error", "old"}, {"dlq.attempts", "5"}, {"correlation_id", "c"}};
   const auto record = make_dlq_record(original, "new", 1, "escalation", "fte.dlq");
   int errors = 0;
-  for (const auto& h : record.headers) errors += h.name == "dlq.error" ? 1 : 0;
+  for (const auto& h : record.headers)
+    errors += h.name == "dlq.error" ? 1 : 0;
   EXPECT_EQ(errors, 1);
   EXPECT_EQ(events::find_header(record.headers, "dlq.error"), "new");
 }

@@ -8,11 +8,10 @@ namespace fte::observability {
 
 AdminServer::AdminServer(http::ServerOptions options, std::shared_ptr<prometheus::Registry> registry, Logger logger)
     : registry_(std::move(registry)), logger_(std::move(logger)),
-      server_(io_.get_executor(), std::move(options),
-              [this](http::Request request) -> boost::asio::awaitable<http::Response> {
-                co_return handle(request);
-              },
-              logger_) {}
+      server_(
+          io_.get_executor(), std::move(options),
+          [this](http::Request request) -> boost::asio::awaitable<http::Response> { co_return handle(request); },
+          logger_) {}
 
 AdminServer::~AdminServer() { stop(); }
 

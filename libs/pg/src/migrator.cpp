@@ -12,12 +12,11 @@ namespace {
 // Any constant shared by every fte binary: the lock that serialises migrations.
 constexpr long long kMigrationLockKey = 0x66746531; // "fte1"
 
-constexpr const char* kCreateHistorySql =
-    "CREATE TABLE IF NOT EXISTS fte_schema_migrations ("
-    " version integer PRIMARY KEY,"
-    " name text NOT NULL,"
-    " checksum text NOT NULL,"
-    " applied_at timestamptz NOT NULL DEFAULT now())";
+constexpr const char* kCreateHistorySql = "CREATE TABLE IF NOT EXISTS fte_schema_migrations ("
+                                          " version integer PRIMARY KEY,"
+                                          " name text NOT NULL,"
+                                          " checksum text NOT NULL,"
+                                          " applied_at timestamptz NOT NULL DEFAULT now())";
 constexpr const char* kAppliedSql = "SELECT version, checksum FROM fte_schema_migrations ORDER BY version";
 constexpr const char* kRecordSql = "INSERT INTO fte_schema_migrations (version, name, checksum) VALUES ($1, $2, $3)";
 

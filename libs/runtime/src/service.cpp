@@ -33,7 +33,8 @@ void Service::signal(int signal) {
     actions = shutdown_actions_;
   }
   logger_.info("shutdown requested", {{"signal", signal}});
-  for (const auto& action : actions) action();
+  for (const auto& action : actions)
+    action();
   shutdown_cv_.notify_all();
 }
 

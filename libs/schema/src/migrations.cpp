@@ -23,7 +23,8 @@ std::vector<pg::Migration> migrations() {
         ptr != file.name.data() + underscore) {
       throw std::logic_error("migration file name must be NNNN_name.sql: " + std::string(file.name));
     }
-    result.push_back({version, std::string(file.name.substr(underscore + 1, dot - underscore - 1)), std::string(file.text)});
+    result.push_back(
+        {version, std::string(file.name.substr(underscore + 1, dot - underscore - 1)), std::string(file.text)});
   }
   return result;
 }

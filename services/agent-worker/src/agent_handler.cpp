@@ -78,8 +78,8 @@ kafka::HandleResult AgentHandler::operator()(const kafka::Delivery& delivery) co
                                   requested_priority)[0]
                       .as<std::string>();
     }
-    const auto message_id = tx.exec_params1(kStoreInboundSql, conversation_id, ticket_id, customer_id, channel,
-                                            sender, subject, body, event.id, event.correlationid)[0]
+    const auto message_id = tx.exec_params1(kStoreInboundSql, conversation_id, ticket_id, customer_id, channel, sender,
+                                            subject, body, event.id, event.correlationid)[0]
                                 .as<std::string>();
 
     const std::string text = subject.empty() ? body : subject + "\n" + body;
@@ -117,14 +117,13 @@ kafka::HandleResult AgentHandler::operator()(const kafka::Delivery& delivery) co
               options_.topics.escalations);
     } else {
       tx.exec_params(kStoreReplySql, conversation_id, ticket_id, customer_id, channel,
-                     subject.empty() ? std::string() : "Re: " + subject, article->body, event.id,
-                     event.correlationid, article->id, article->score);
+                     subject.empty() ? std::string() : "Re: " + subject, article->body, event.id, event.correlationid,
+                     article->id, article->score);
       tx.exec_params(kTicketStatusSql, ticket_id, "answered", requested_priority);
     }
 
     const auto now = std::chrono::system_clock::now();
-    const double latency_ms =
-        std::max(0.0, std::chrono::duration<double, std::milli>(now - received_at).count());
+    const double latency_ms = std::max(0.0, std::chrono::duration<double, std::milli>(now - received_at).count());
     publish(events::derive_event(event, "agent-worker", "metric", std::string(kSource), std::string(kMetricType),
                                  {{"customer_id", customer_id},
                                   {"ticket_id", ticket_id},

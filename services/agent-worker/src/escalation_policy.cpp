@@ -14,8 +14,8 @@ int rank(std::string_view priority) {
 }
 
 std::regex words(const char* alternatives) {
-  return std::regex(std::string("\\b(") + alternatives + ")\\b", std::regex::ECMAScript | std::regex::icase |
-                                                                     std::regex::optimize);
+  return std::regex(std::string("\\b(") + alternatives + ")\\b",
+                    std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
 }
 
 } // namespace

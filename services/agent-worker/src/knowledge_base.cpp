@@ -22,8 +22,8 @@ std::optional<KnowledgeMatch> best_article(pqxx::transaction_base& tx, std::stri
     return std::nullopt;
   }
   const auto& row = rows[0];
-  return KnowledgeMatch{row[0].as<long>(), row[1].as<std::string>(), row[2].as<std::string>(),
-                        row[3].as<std::string>(), row[4].as<double>()};
+  return KnowledgeMatch{row[0].as<long>(), row[1].as<std::string>(), row[2].as<std::string>(), row[3].as<std::string>(),
+                        row[4].as<double>()};
 }
 
 } // namespace fte::agent

@@ -37,9 +37,9 @@ kafka::HandleResult NormalizerHandler::operator()(const kafka::Delivery& deliver
                                report.detail + ")");
     }
     delivery.log.info("ticket message published", {{"customer_id", customer_id},
-                                                    {"ticket_event_id", ticket.id},
-                                                    {"partition", report.partition},
-                                                    {"offset", report.offset}});
+                                                   {"ticket_event_id", ticket.id},
+                                                   {"partition", report.partition},
+                                                   {"offset", report.offset}});
   });
   if (outcome == pg::DedupOutcome::duplicate) {
     delivery.log.info("already normalised; nothing published");

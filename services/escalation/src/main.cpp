@@ -35,13 +35,15 @@ int main() {
     server.start();
     auto work = boost::asio::make_work_guard(io);
     std::vector<std::thread> pool;
-    for (int i = 0; i < 2; ++i) pool.emplace_back([&io] { io.run(); });
+    for (int i = 0; i < 2; ++i)
+      pool.emplace_back([&io] { io.run(); });
 
     const int code = fte::runtime::run_consumer(service, runner, *parts.producer);
     server.stop();
     work.reset();
     io.stop();
-    for (auto& t : pool) t.join();
+    for (auto& t : pool)
+      t.join();
     return code;
   });
 }

@@ -19,16 +19,15 @@ void add_migrate_command(CLI::App& app, std::function<int(const Context&)>& run)
       const pg::Migrator migrator(schema::migrations(), context.logger);
       if (*status_only) {
         const int current = pg::Migrator::current_version(connection);
-        std::cout << "schema version " << current << " (this fte knows up to " << migrator.latest_version()
-                  << ")\n";
+        std::cout << "schema version " << current << " (this fte knows up to " << migrator.latest_version() << ")\n";
         return kExitOk;
       }
       const auto report = migrator.run(connection);
       if (report.applied.empty()) {
         std::cout << "schema is up to date at version " << report.current_version << "\n";
       } else {
-        std::cout << "migrated schema from version " << report.previous_version << " to "
-                  << report.current_version << " (" << report.applied.size() << " migration(s) applied)\n";
+        std::cout << "migrated schema from version " << report.previous_version << " to " << report.current_version
+                  << " (" << report.applied.size() << " migration(s) applied)\n";
       }
       return kExitOk;
     };

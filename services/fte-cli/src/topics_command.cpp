@@ -53,13 +53,17 @@ int describe(const Context& context, const TopicFlags& flags) {
   if (flags.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& d : descriptions) {
-      out.push_back({{"name", d.name}, {"exists", d.exists}, {"partitions", d.partitions},
-                     {"replication_factor", d.replication_factor}, {"configs", d.configs}});
+      out.push_back({{"name", d.name},
+                     {"exists", d.exists},
+                     {"partitions", d.partitions},
+                     {"replication_factor", d.replication_factor},
+                     {"configs", d.configs}});
     }
     std::cout << out.dump(2) << "\n";
   } else {
     std::cout << std::left << std::setw(32) << "TOPIC" << std::setw(12) << "PARTITIONS" << std::setw(13)
-              << "REPLICATION" << std::setw(9) << "MIN_ISR" << std::setw(15) << "RETENTION_MS" << "COMPRESSION\n";
+              << "REPLICATION" << std::setw(9) << "MIN_ISR" << std::setw(15) << "RETENTION_MS"
+              << "COMPRESSION\n";
     for (const auto& d : descriptions) {
       if (!d.exists) {
         std::cout << std::setw(32) << d.name << "(missing)\n";
@@ -91,8 +95,7 @@ void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run) 
       "--partitions", [flags](int v) { flags->overrides["FTE_TOPIC_PARTITIONS"] = std::to_string(v); },
       "Partitions per topic (FTE_TOPIC_PARTITIONS, default 12)");
   create_cmd->add_option_function<int>(
-      "--replication-factor",
-      [flags](int v) { flags->overrides["FTE_TOPIC_REPLICATION_FACTOR"] = std::to_string(v); },
+      "--replication-factor", [flags](int v) { flags->overrides["FTE_TOPIC_REPLICATION_FACTOR"] = std::to_string(v); },
       "Replication factor (FTE_TOPIC_REPLICATION_FACTOR, default 1; 3 in production)");
   create_cmd->add_option_function<int>(
       "--min-isr", [flags](int v) { flags->overrides["FTE_TOPIC_MIN_ISR"] = std::to_string(v); },

@@ -41,15 +41,18 @@ int trace(const Context& context, const TraceFlags& flags) {
       hits.push_back(std::move(hit));
     });
   }
-  std::sort(hits.begin(), hits.end(),
-            [](const auto& a, const auto& b) { return a["timestamp_ms"].template get<long long>() < b["timestamp_ms"].template get<long long>(); });
+  std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) {
+    return a["timestamp_ms"].template get<long long>() < b["timestamp_ms"].template get<long long>();
+  });
   if (flags.json) {
     std::cout << nlohmann::json(hits).dump(2) << "\n";
   } else {
     std::cout << std::left << std::setw(25) << "TIME" << std::setw(32) << "TOPIC" << std::setw(12) << "PART/OFFSET"
-              << std::setw(38) << "EVENT ID" << "TYPE\n";
+              << std::setw(38) << "EVENT ID"
+              << "TYPE\n";
     for (const auto& h : hits) {
-      const auto at = std::chrono::system_clock::time_point(std::chrono::milliseconds(h["timestamp_ms"].get<long long>()));
+      const auto at =
+          std::chrono::system_clock::time_point(std::chrono::milliseconds(h["timestamp_ms"].get<long long>()));
       std::cout << std::setw(25) << format_rfc3339(at) << std::setw(32) << h["topic"].get<std::string>()
                 << std::setw(12)
                 << (std::to_string(h["partition"].get<int>()) + "/" + std::to_string(h["offset"].get<long long>()))
@@ -58,8 +61,8 @@ int trace(const Context& context, const TraceFlags& flags) {
     }
   }
   if (hits.empty()) {
-    std::cerr << "fte: no record with correlation id " << flags.correlation_id << " in the last "
-              << flags.since_minutes << " minutes\n";
+    std::cerr << "fte: no record with correlation id " << flags.correlation_id << " in the last " << flags.since_minutes
+              << " minutes\n";
     return kExitFailure;
   }
   return kExitOk;

@@ -3,8 +3,8 @@
 #include <memory>
 #include <utility>
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
 
 #include "fte/kafka/producer.hpp"

@@ -30,8 +30,7 @@ GatewayMetrics::GatewayMetrics(prometheus::Registry& registry)
                      .Register(registry)
                      .Add({})) {}
 
-void GatewayMetrics::request_finished(const std::string& route, const std::string& method, int status,
-                                      double seconds) {
+void GatewayMetrics::request_finished(const std::string& route, const std::string& method, int status, double seconds) {
   const auto code = std::to_string(status);
   requests_.Add({{"route", route}, {"method", method}, {"status", code}}).Increment();
   request_seconds_.Add({{"route", route}, {"status", code}}, latency_buckets()).Observe(seconds);

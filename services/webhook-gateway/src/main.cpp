@@ -17,14 +17,14 @@ int main() {
   return fte::runtime::Service::main("webhook-gateway", "0.0.0.0:9100", [](fte::runtime::Service& service) {
     using std::chrono::milliseconds;
     const auto& env = service.env();
-    auto http_options = fte::http::ServerOptions::from_address(env.get_or("FTE_HTTP_ADDR", "0.0.0.0:8080"),
-                                                               "FTE_HTTP_ADDR");
+    auto http_options =
+        fte::http::ServerOptions::from_address(env.get_or("FTE_HTTP_ADDR", "0.0.0.0:8080"), "FTE_HTTP_ADDR");
     http_options.body_limit =
         static_cast<std::size_t>(env.get_int("FTE_HTTP_BODY_LIMIT", 64 * 1024, 1024, 16 * 1024 * 1024));
     http_options.read_timeout =
         env.get_millis("FTE_HTTP_READ_TIMEOUT_MS", milliseconds(10'000), milliseconds(100), milliseconds(600'000));
-    http_options.max_requests_per_connection = static_cast<std::size_t>(
-        env.get_int("FTE_HTTP_MAX_REQUESTS_PER_CONNECTION", 1000, 1, 1'000'000));
+    http_options.max_requests_per_connection =
+        static_cast<std::size_t>(env.get_int("FTE_HTTP_MAX_REQUESTS_PER_CONNECTION", 1000, 1, 1'000'000));
     const auto threads = static_cast<int>(env.get_int("FTE_HTTP_THREADS", 2, 1, 256));
     const auto shutdown_timeout =
         env.get_millis("FTE_SHUTDOWN_TIMEOUT_MS", milliseconds(25'000), milliseconds(100), milliseconds(600'000));
@@ -52,7 +52,8 @@ int main() {
 
     auto work = boost::asio::make_work_guard(io);
     std::vector<std::thread> pool;
-    for (int i = 0; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
+    for (int i = 0; i < threads; ++i)
+      pool.emplace_back([&io] { io.run(); });
     service.logger().info("webhook-gateway ready",
                           {{"port", server.port()}, {"threads", threads}, {"topic", topics.webform_inbound}});
 
@@ -65,7 +66,8 @@ int main() {
     const bool flushed = producer.flush(milliseconds(5'000));
     work.reset();
     io.stop();
-    for (auto& t : pool) t.join();
+    for (auto& t : pool)
+      t.join();
     service.logger().info("webhook-gateway drained", {{"in_flight_left", router.in_flight()}, {"flushed", flushed}});
     return router.in_flight() == 0 ? 0 : 1;
   });

@@ -69,8 +69,9 @@ boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request requ
   const Logger log = logger_.with({{"event_id", event.id}, {"correlation_id", event.correlationid}});
 
   const auto produce_started = std::chrono::steady_clock::now();
-  const auto report = co_await async_produce(
-      producer_, kafka::ProducerRecord::from_event(options_.topic, submission.email, event), boost::asio::use_awaitable);
+  const auto report =
+      co_await async_produce(producer_, kafka::ProducerRecord::from_event(options_.topic, submission.email, event),
+                             boost::asio::use_awaitable);
   const double produce_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - produce_started).count();
 
@@ -84,9 +85,9 @@ boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request requ
   metrics_.produce_finished(options_.topic, report.retryable() ? "retryable_error" : "fatal_error", produce_seconds);
   log.warn("webform submission not accepted: Kafka did not take it", {{"error", reason}, {"detail", report.detail}});
   if (report.retryable()) {
-    auto response = http::error_response(http::Status::service_unavailable, "kafka_unavailable",
-                                         "the message could not be stored (" + reason + "); retry later",
-                                         std::nullopt, version);
+    auto response =
+        http::error_response(http::Status::service_unavailable, "kafka_unavailable",
+                             "the message could not be stored (" + reason + "); retry later", std::nullopt, version);
     response.set(bhttp::field::retry_after, std::to_string(options_.retry_after_seconds));
     co_return response;
   }

@@ -13,8 +13,10 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  while (!s.empty() && is_space(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back()))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -134,8 +136,7 @@ std::variant<std::optional<std::string>, ClientError> text_field(const Fields& f
     return bad("invalid_encoding", "field '" + name + "' is not valid UTF-8", name);
   }
   if (*length > limit) {
-    return bad("field_too_long", "field '" + name + "' is longer than " + std::to_string(limit) + " characters",
-               name);
+    return bad("field_too_long", "field '" + name + "' is longer than " + std::to_string(limit) + " characters", name);
   }
   return std::optional<std::string>(std::string(value));
 }
@@ -159,14 +160,14 @@ bool is_valid_email(std::string_view email) {
   const auto domain = email.substr(at + 1);
   for (const char c : local) {
     const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u == 0x7F || c == '(' || c == ')' || c == '<' || c == '>' || c == ',' || c == ';' ||
-        c == ':' || c == '\\' || c == '"' || c == '[' || c == ']') {
+    if (u <= 0x20 || u == 0x7F || c == '(' || c == ')' || c == '<' || c == '>' || c == ',' || c == ';' || c == ':' ||
+        c == '\\' || c == '"' || c == '[' || c == ']') {
       return false;
     }
   }
   if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) return false;
-  if (domain.empty() || domain.find('.') == std::string_view::npos || domain.front() == '.' ||
-      domain.back() == '.' || domain.find("..") != std::string_view::npos) {
+  if (domain.empty() || domain.find('.') == std::string_view::npos || domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
     return false;
   }
   for (const char c : domain) {

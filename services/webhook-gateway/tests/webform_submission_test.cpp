@@ -19,7 +19,7 @@ ClientError error(const std::variant<WebformSubmission, ClientError>& parsed) {
 
 TEST(Webform, ParsesJsonAndNormalises) {
   const auto s = ok(parse_webform("application/json; charset=utf-8",
-                                   R"({"name":" Ada ","email":" Ada@Example.COM ","subject":"Hi","message":"Hello ✓",
+                                  R"({"name":" Ada ","email":" Ada@Example.COM ","subject":"Hi","message":"Hello ✓",
                                       "category":"billing","priority":"HIGH"})"));
   EXPECT_EQ(s.name, "Ada");
   EXPECT_EQ(s.email, "ada@example.com");
@@ -30,7 +30,7 @@ TEST(Webform, ParsesJsonAndNormalises) {
 
 TEST(Webform, ParsesFormEncodedWithPlusAsSpace) {
   const auto s = ok(parse_webform("application/x-www-form-urlencoded",
-                                   "name=Grace+Hopper&email=grace%40example.com&subject=Bug&message=It%27s+a+moth%21"));
+                                  "name=Grace+Hopper&email=grace%40example.com&subject=Bug&message=It%27s+a+moth%21"));
   EXPECT_EQ(s.name, "Grace Hopper");
   EXPECT_EQ(s.email, "grace@example.com");
   EXPECT_EQ(s.message, "It's a moth!");
@@ -62,7 +62,8 @@ TEST(Webform, NamesTheMissingOrBadField) {
 TEST(Webform, EnforcesLengthsInCharactersNotBytes) {
   const std::string accents(200, 'a');
   std::string two_hundred_euros;
-  for (int i = 0; i < 200; ++i) two_hundred_euros += "€"; // 3 bytes each
+  for (int i = 0; i < 200; ++i)
+    two_hundred_euros += "€"; // 3 bytes each
   nlohmann::json body = {{"name", two_hundred_euros}, {"email", "a@b.co"}, {"subject", "s"}, {"message", "m"}};
   ok(parse_webform("application/json", body.dump()));
   body["name"] = two_hundred_euros + "€";
@@ -77,10 +78,9 @@ TEST(Webform, RejectsBadBodiesAndMediaTypes) {
   const auto media = error(parse_webform("text/plain", "hello"));
   EXPECT_EQ(media.status, http::Status::unsupported_media_type);
   EXPECT_EQ(error(parse_webform("application/x-www-form-urlencoded", "name=a&name=b")).code, "duplicate_field");
-  EXPECT_EQ(error(parse_webform("application/x-www-form-urlencoded",
-                                "name=%ff%fe&email=a%40b.co&subject=s&message=m"))
-                .code,
-            "invalid_encoding");
+  EXPECT_EQ(
+      error(parse_webform("application/x-www-form-urlencoded", "name=%ff%fe&email=a%40b.co&subject=s&message=m")).code,
+      "invalid_encoding");
   const std::string with_nul("name=a\0b&email=a%40b.co&subject=s&message=m", 44);
   EXPECT_EQ(error(parse_webform("application/x-www-form-urlencoded", with_nul)).code, "invalid_form");
   // A view into a larger buffer must be parsed by its own length only.

@@ -22,17 +22,21 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
     const auto eq = kv.find('=');
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  for (const auto& [k, v] : extra_env) env[k] = v;
+  for (const auto& [k, v] : extra_env)
+    env[k] = v;
   std::vector<std::string> env_strings;
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  for (const auto& [k, v] : env)
+    env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
+  for (auto& s : env_strings)
+    envp.push_back(s.data());
   envp.push_back(nullptr);
 
   std::vector<std::string> argv_strings{program};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (auto& s : argv_strings) argv.push_back(s.data());
+  for (auto& s : argv_strings)
+    argv.push_back(s.data());
   argv.push_back(nullptr);
 
   posix_spawn_file_actions_t actions;

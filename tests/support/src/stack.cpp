@@ -41,9 +41,9 @@ kafka::ClientSettings settings(const StackAddresses& stack, const std::string& c
 }
 
 kafka::KafkaHandle make_consumer(const StackAddresses& stack, const std::string& group) {
-  auto conf = kafka::make_conf(settings(stack, "fte-test-reader"),
-                               {{"enable.auto.commit", "false"}, {"enable.partition.eof", "false"}},
-                               {{"group.id", group}});
+  auto conf =
+      kafka::make_conf(settings(stack, "fte-test-reader"),
+                       {{"enable.auto.commit", "false"}, {"enable.partition.eof", "false"}}, {{"group.id", group}});
   std::array<char, 512> error{};
   kafka::KafkaHandle handle(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), error.data(), error.size()));
   if (!handle) throw std::runtime_error(std::string("test consumer: ") + error.data());
@@ -96,9 +96,10 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
   }
 }
 
-std::vector<kafka::ConsumedRecord> read_topic(const StackAddresses& stack, const std::string& topic,
-                                              const std::function<bool(const std::vector<kafka::ConsumedRecord>&)>& predicate,
-                                              std::chrono::milliseconds timeout) {
+std::vector<kafka::ConsumedRecord>
+read_topic(const StackAddresses& stack, const std::string& topic,
+           const std::function<bool(const std::vector<kafka::ConsumedRecord>&)>& predicate,
+           std::chrono::milliseconds timeout) {
   auto consumer = make_consumer(stack, unique_name("fte-test-reader"));
   kafka::TopicAdmin admin(settings(stack, "fte-test-admin"), test_logger("admin"), timeout);
   const auto description = admin.describe({topic})[0];
@@ -138,13 +139,15 @@ std::map<int, std::int64_t> committed_offsets(const StackAddresses& stack, const
                                               const std::string& topic, int partitions) {
   auto consumer = make_consumer(stack, group);
   kafka::PartitionListHandle list(rd_kafka_topic_partition_list_new(partitions));
-  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
   const auto err = rd_kafka_committed(consumer.get(), list.get(), 10'000);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw std::runtime_error(std::string("committed offsets of ") + group + ": " + rd_kafka_err2str(err));
   }
   std::map<int, std::int64_t> result;
-  for (int i = 0; i < list->cnt; ++i) result[list->elems[i].partition] = list->elems[i].offset;
+  for (int i = 0; i < list->cnt; ++i)
+    result[list->elems[i].partition] = list->elems[i].offset;
   return result;
 }
 

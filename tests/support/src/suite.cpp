@@ -26,9 +26,7 @@ std::uint16_t free_port() {
   return acceptor.local_endpoint().port();
 }
 
-nlohmann::json HttpAnswer::json() const {
-  return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-}
+nlohmann::json HttpAnswer::json() const { return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false); }
 
 HttpAnswer http_request(std::uint16_t port, const std::string& method, const std::string& target,
                         const std::string& body, const std::map<std::string, std::string>& headers,
@@ -41,7 +39,8 @@ HttpAnswer http_request(std::uint16_t port, const std::string& method, const std
     stream.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
     bhttp::request<bhttp::string_body> request{bhttp::string_to_verb(method), target, 11};
     request.set(bhttp::field::host, "127.0.0.1");
-    for (const auto& [name, value] : headers) request.set(name, value);
+    for (const auto& [name, value] : headers)
+      request.set(name, value);
     request.body() = body;
     request.prepare_payload();
     bhttp::write(stream, request);
@@ -50,7 +49,8 @@ HttpAnswer http_request(std::uint16_t port, const std::string& method, const std
     bhttp::read(stream, buffer, response);
     answer.status = static_cast<int>(response.result_int());
     answer.body = response.body();
-    for (const auto& field : response) answer.headers[std::string(field.name_string())] = std::string(field.value());
+    for (const auto& field : response)
+      answer.headers[std::string(field.name_string())] = std::string(field.value());
   } catch (const std::exception&) {
     answer.status = 0;
   }
@@ -68,7 +68,8 @@ Suite::Suite(std::map<std::string, std::string> extra_env)
   kafka::ClientSettings settings;
   settings.bootstrap = stack_.kafka_bootstrap;
   kafka::TopicAdmin admin(settings, test_logger("suite"), 30s);
-  const auto specs = kafka::TopicSpec::contract_topics(Environment(std::map<std::string, std::string, std::less<>>{{"FTE_TOPIC_PREFIX", prefix_}}));
+  const auto specs = kafka::TopicSpec::contract_topics(
+      Environment(std::map<std::string, std::string, std::less<>>{{"FTE_TOPIC_PREFIX", prefix_}}));
   for (const auto& outcome : admin.ensure(specs)) {
     if (outcome.state != kafka::TopicOutcome::State::created) {
       throw std::runtime_error("suite topic " + outcome.name + ": " + outcome.detail);
@@ -84,7 +85,8 @@ Suite::Suite(std::map<std::string, std::string> extra_env)
           // A killed member's partitions move after this (the broker's minimum).
           {"FTE_RDKAFKA_SESSION_TIMEOUT_MS", "6000"},
           {"FTE_RDKAFKA_HEARTBEAT_INTERVAL_MS", "1000"}};
-  for (const auto& [k, v] : extra_env) env_[k] = v;
+  for (const auto& [k, v] : extra_env)
+    env_[k] = v;
   for (const char* service : kServices) {
     admin_ports_[service] = free_port();
     start(service);
@@ -112,8 +114,8 @@ void Suite::start(const std::string& service, std::chrono::milliseconds timeout)
   if (service == "webhook-gateway") env["FTE_HTTP_ADDR"] = "127.0.0.1:" + std::to_string(gateway_port_);
   if (service == "escalation") env["FTE_HTTP_ADDR"] = "127.0.0.1:" + std::to_string(escalation_port_);
   const int n = ++starts_[service];
-  const auto log = (std::filesystem::temp_directory_path() /
-                    (prefix_ + service + "." + std::to_string(n) + ".log")).string();
+  const auto log =
+      (std::filesystem::temp_directory_path() / (prefix_ + service + "." + std::to_string(n) + ".log")).string();
   processes_[service] = std::make_unique<ChildProcess>(service_binary(service), std::vector<std::string>{}, env, log);
   const bool ready = eventually(
       [&] {

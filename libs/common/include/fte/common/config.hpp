@@ -46,8 +46,7 @@ public:
   /// Accepts true/false, 1/0, yes/no, on/off. @throws ConfigError otherwise.
   [[nodiscard]] bool get_bool(std::string_view name, bool fallback) const;
   /// Milliseconds as a plain integer. @throws ConfigError when out of [min, max].
-  [[nodiscard]] std::chrono::milliseconds get_millis(std::string_view name,
-                                                     std::chrono::milliseconds fallback,
+  [[nodiscard]] std::chrono::milliseconds get_millis(std::string_view name, std::chrono::milliseconds fallback,
                                                      std::chrono::milliseconds min,
                                                      std::chrono::milliseconds max) const;
 

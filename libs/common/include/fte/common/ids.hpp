@@ -10,8 +10,7 @@ namespace fte {
 
 /// A string that means one kind of identifier. Distinct tags make distinct
 /// types, so a customer id cannot be passed where an event id is expected.
-template <class Tag>
-class StrongId {
+template <class Tag> class StrongId {
 public:
   StrongId() = default;
   explicit StrongId(std::string value) : value_(std::move(value)) {}
@@ -56,7 +55,6 @@ inline constexpr std::string_view kFteNamespace = "6f1c2f8e-3b7a-5d2e-9c41-0e5a7
 
 } // namespace fte
 
-template <class Tag>
-struct std::hash<fte::StrongId<Tag>> {
+template <class Tag> struct std::hash<fte::StrongId<Tag>> {
   std::size_t operator()(const fte::StrongId<Tag>& id) const noexcept { return std::hash<std::string>{}(id.str()); }
 };

@@ -28,8 +28,7 @@ struct RetryPolicy {
 
   /// The delay to wait after failed attempt `attempt`: uniform in
   /// [ceiling/2, ceiling].
-  template <class Rng>
-  [[nodiscard]] std::chrono::milliseconds delay(int attempt, Rng& rng) const {
+  template <class Rng> [[nodiscard]] std::chrono::milliseconds delay(int attempt, Rng& rng) const {
     const auto top = ceiling(attempt).count();
     std::uniform_int_distribution<std::int64_t> jitter(top / 2, top);
     return std::chrono::milliseconds(jitter(rng));

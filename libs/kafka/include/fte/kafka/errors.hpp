@@ -29,7 +29,8 @@ enum class errc {
 
 /// Maps a librdkafka delivery or enqueue error to fte's classes.
 /// `status` is the message's persistence status where one is known.
-[[nodiscard]] errc classify(rd_kafka_resp_err_t err, rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED) noexcept;
+[[nodiscard]] errc classify(rd_kafka_resp_err_t err,
+                            rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED) noexcept;
 
 /// A produce that failed, with whether trying again can succeed.
 class ProduceError : public std::runtime_error {
@@ -44,5 +45,4 @@ private:
 
 } // namespace fte::kafka
 
-template <>
-struct std::is_error_code_enum<fte::kafka::errc> : std::true_type {};
+template <> struct std::is_error_code_enum<fte::kafka::errc> : std::true_type {};

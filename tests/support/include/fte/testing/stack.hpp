@@ -50,9 +50,10 @@ private:
 /// for what was read or `timeout` passes. Uses partition assignment, not a
 /// group, so it never commits or disturbs a group.
 /// @returns what was read; callers assert on it (and on the predicate).
-std::vector<kafka::ConsumedRecord> read_topic(const StackAddresses& stack, const std::string& topic,
-                                              const std::function<bool(const std::vector<kafka::ConsumedRecord>&)>& predicate,
-                                              std::chrono::milliseconds timeout);
+std::vector<kafka::ConsumedRecord>
+read_topic(const StackAddresses& stack, const std::string& topic,
+           const std::function<bool(const std::vector<kafka::ConsumedRecord>&)>& predicate,
+           std::chrono::milliseconds timeout);
 
 /// Committed offsets of `group` on `topic`, by partition (-1001 = none).
 std::map<int, std::int64_t> committed_offsets(const StackAddresses& stack, const std::string& group,
