@@ -41,7 +41,11 @@ std::unique_ptr<valijson::Schema> parse_schema(const EmbeddedFile& file) {
 }
 
 std::optional<std::string> check(const valijson::Schema& schema, const nlohmann::json& value, const std::string& what) {
-  valijson::Validator validator(valijson::Validator::kStrongTypes);
+  // valijson compiles each `pattern` into a std::regex and caches it in the
+  // Validator object; a fresh object per call recompiled them for every
+  // event. One object per thread keeps the cache (validate() mutates it, so
+  // it cannot be shared between threads).
+  thread_local valijson::Validator validator(valijson::Validator::kStrongTypes);
   valijson::ValidationResults results;
   const valijson::adapters::NlohmannJsonAdapter target(value);
   try {
