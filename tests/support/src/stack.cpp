@@ -114,22 +114,7 @@ read_topic(const StackAddresses& stack, const std::string& topic,
   while (!predicate(records) && std::chrono::steady_clock::now() < deadline) {
     kafka::MessageHandle msg(rd_kafka_consumer_poll(consumer.get(), 100));
     if (!msg || msg->err) continue;
-    kafka::ConsumedRecord record;
-    record.topic = topic;
-    record.partition = msg->partition;
-    record.offset = msg->offset;
-    if (msg->key) record.key = std::string(static_cast<const char*>(msg->key), msg->key_len);
-    if (msg->payload) record.value.assign(static_cast<const char*>(msg->payload), msg->len);
-    rd_kafka_headers_t* headers = nullptr;
-    if (rd_kafka_message_headers(msg.get(), &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name = nullptr;
-      const void* value = nullptr;
-      size_t size = 0;
-      for (size_t i = 0; rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-        record.headers.push_back({name, value ? std::string(static_cast<const char*>(value), size) : ""});
-      }
-    }
-    records.push_back(std::move(record));
+    records.push_back(kafka::copy_record(msg.get()));
   }
   rd_kafka_consumer_close(consumer.get());
   return records;
