@@ -293,7 +293,7 @@ TEST_F(ConsumerRunnerTest, PoisonAndSchemaViolationsGoToTheDlqAtOnce) {
         return kafka::HandleResult::done();
       },
       *producer);
-  consumer.runner().set_validator([&](const events::CloudEvent& e) { return validator.validate(e); });
+  consumer.runner().set_validator([&](const nlohmann::json& e) { return validator.validate_received(e); });
   consumer.start();
 
   const auto records = read_topic(

@@ -27,8 +27,53 @@ struct Validator::Schemas {
 
 namespace {
 
+// RFC 3339 date-time as JSON Schema's `format` means it; used where a
+// schema says `format: date-time` without a `pattern` of its own.
+constexpr const char* kDateTimePattern =
+    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):"
+    "[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
+
+// Rewrites the keywords valijson would turn into a std::regex per check:
+//  - `format: date-time` is dropped where a sibling `pattern` states the
+//    rule, else replaced by kDateTimePattern;
+//  - `patternProperties` with one pattern beside `additionalProperties:
+//    false` becomes `propertyNames` (a name is a declared property or
+//    matches the pattern) plus `additionalProperties` = the pattern's
+//    subschema, which accepts the same objects.
+// Anything else is left as it is.
+void compile_friendly_schema(nlohmann::json& node) {
+  if (node.is_array()) {
+    for (auto& item : node)
+      compile_friendly_schema(item);
+    return;
+  }
+  if (!node.is_object()) return;
+  if (auto format = node.find("format"); format != node.end() && *format == "date-time") {
+    if (!node.contains("pattern")) node["pattern"] = kDateTimePattern;
+    node.erase("format");
+  }
+  if (auto pattern_properties = node.find("patternProperties");
+      pattern_properties != node.end() && pattern_properties->is_object() && pattern_properties->size() == 1 &&
+      node.value("additionalProperties", nlohmann::json(true)) == false && !node.contains("propertyNames")) {
+    nlohmann::json declared = nlohmann::json::array();
+    if (auto properties = node.find("properties"); properties != node.end() && properties->is_object()) {
+      for (auto it = properties->begin(); it != properties->end(); ++it)
+        declared.push_back(it.key());
+    }
+    const std::string pattern = pattern_properties->begin().key();
+    const nlohmann::json subschema = pattern_properties->begin().value();
+    node["propertyNames"] = {{"anyOf", nlohmann::json::array({{{"enum", declared}}, {{"pattern", pattern}}})}};
+    node["additionalProperties"] = subschema;
+    node.erase("patternProperties");
+  }
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (it.key() != "enum" && it.key() != "const") compile_friendly_schema(it.value());
+  }
+}
+
 std::unique_ptr<valijson::Schema> parse_schema(const EmbeddedFile& file) {
-  const auto document = nlohmann::json::parse(file.text);
+  auto document = nlohmann::json::parse(file.text);
+  compile_friendly_schema(document);
   auto schema = std::make_unique<valijson::Schema>();
   valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
   const valijson::adapters::NlohmannJsonAdapter adapter(document);
@@ -108,6 +153,19 @@ std::optional<std::string> Validator::validate(const events::CloudEvent& event) 
     return "dataschema '" + event.dataschema + "' does not name the schema of type '" + event.type + "'";
   }
   return validate_data(event.type, event.data);
+}
+
+std::optional<std::string> Validator::validate_received(const nlohmann::json& envelope) const {
+  if (auto violation = validate_envelope(envelope)) {
+    return violation;
+  }
+  // The envelope schema guarantees both are strings.
+  const auto& type = envelope["type"].get_ref<const std::string&>();
+  if (envelope["dataschema"].get_ref<const std::string&>() != events::dataschema_for(type)) {
+    return "dataschema '" + envelope["dataschema"].get<std::string>() + "' does not name the schema of type '" + type +
+           "'";
+  }
+  return validate_data(type, envelope["data"]);
 }
 
 std::vector<std::string> Validator::known_types() const {

@@ -108,6 +108,10 @@ std::variant<CloudEvent, EnvelopeError> parse_event(std::string_view value, cons
   if (j.is_discarded()) {
     return EnvelopeError{"value is not valid JSON"};
   }
+  return event_from_json(j, headers);
+}
+
+std::variant<CloudEvent, EnvelopeError> event_from_json(const nlohmann::json& j, const Headers& headers) {
   if (!j.is_object()) {
     return EnvelopeError{"value is not a JSON object"};
   }

@@ -1,16 +1,20 @@
 #include "fte/kafka/consumer_runner.hpp"
 
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <cstring>
-#include <deque>
+#include <mutex>
 #include <random>
+#include <thread>
 
-#include <prometheus/counter.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-
+#include "batch_lane.hpp"
+#include "consumer_metrics.hpp"
 #include "fte/kafka/dlq.hpp"
+#include "fte/kafka/handles.hpp"
 #include "fte/kafka/murmur2.hpp"
+#include "fte/kafka/offset_tracker.hpp"
 #include "fte/kafka/topics.hpp"
 
 namespace fte::kafka {
@@ -26,9 +30,14 @@ ConsumerOptions ConsumerOptions::from_env(const Environment& env, std::string se
   options.group_id = std::move(group_id);
   options.topics = std::move(topics);
   options.group_instance_id = env.get("FTE_POD_NAME");
-  options.lanes = static_cast<int>(env.get_int("FTE_CONSUMER_LANES", options.lanes, 1, 256));
+  const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  options.lanes = static_cast<int>(env.get_int("FTE_CONSUMER_LANES", std::clamp(2 * cores, 2, 16), 1, 256));
   options.max_in_flight =
-      static_cast<int>(env.get_int("FTE_CONSUMER_MAX_IN_FLIGHT", options.max_in_flight, 1, 1'000'000));
+      static_cast<int>(env.get_int("FTE_CONSUMER_MAX_IN_FLIGHT", options.max_in_flight, 1, 10'000'000));
+  options.batch_max_records =
+      static_cast<int>(env.get_int("FTE_CONSUMER_BATCH_MAX", options.batch_max_records, 1, 100'000));
+  options.batch_max_wait =
+      env.get_millis("FTE_CONSUMER_BATCH_WAIT_MS", options.batch_max_wait, milliseconds(0), milliseconds(10'000));
   options.commit_interval =
       env.get_millis("FTE_COMMIT_INTERVAL_MS", options.commit_interval, milliseconds(10), milliseconds(600'000));
   options.shutdown_timeout =
@@ -38,94 +47,7 @@ ConsumerOptions ConsumerOptions::from_env(const Environment& env, std::string se
   return options;
 }
 
-// ---------------------------------------------------------------- metrics
-
-struct ConsumerRunner::Metrics {
-  explicit Metrics(prometheus::Registry& registry)
-      : records(prometheus::BuildCounter()
-                    .Name("fte_consumer_records_total")
-                    .Help("Records finished by the consumer runner, by outcome")
-                    .Register(registry)),
-        attempts(prometheus::BuildCounter()
-                     .Name("fte_consumer_handler_attempts_total")
-                     .Help("Handler invocations, by result")
-                     .Register(registry)),
-        rebalances(prometheus::BuildCounter()
-                       .Name("fte_consumer_rebalances_total")
-                       .Help("Rebalance events, by kind")
-                       .Register(registry)),
-        commits(prometheus::BuildCounter()
-                    .Name("fte_consumer_commits_total")
-                    .Help("Offset commits, by result")
-                    .Register(registry)),
-        handle_seconds(prometheus::BuildHistogram()
-                           .Name("fte_consumer_handle_seconds")
-                           .Help("Time to finish a record, retries included")
-                           .Register(registry)
-                           .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                                            0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30})) {}
-
-  prometheus::Family<prometheus::Counter>& records;
-  prometheus::Family<prometheus::Counter>& attempts;
-  prometheus::Family<prometheus::Counter>& rebalances;
-  prometheus::Family<prometheus::Counter>& commits;
-  prometheus::Histogram& handle_seconds;
-};
-
-// ---------------------------------------------------------------- lanes
-
-// A worker thread with a FIFO queue. Records of one key always land on the
-// same lane, which is what keeps a customer's messages in order.
-class ConsumerRunner::Lane {
-public:
-  explicit Lane(std::function<void(const ConsumedRecord&)> work) : work_(std::move(work)) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~Lane() {
-    {
-      std::lock_guard lock(mutex_);
-      closing_ = true;
-    }
-    ready_.notify_one();
-    thread_.join();
-  }
-  Lane(const Lane&) = delete;
-  Lane& operator=(const Lane&) = delete;
-
-  void push(ConsumedRecord record) {
-    {
-      std::lock_guard lock(mutex_);
-      queue_.push_back(std::move(record));
-    }
-    ready_.notify_one();
-  }
-
-private:
-  void loop() {
-    for (;;) {
-      ConsumedRecord record;
-      {
-        std::unique_lock lock(mutex_);
-        ready_.wait(lock, [this] { return closing_ || !queue_.empty(); });
-        if (queue_.empty()) {
-          return; // closing and nothing left
-        }
-        record = std::move(queue_.front());
-        queue_.pop_front();
-      }
-      work_(record);
-    }
-  }
-
-  std::function<void(const ConsumedRecord&)> work_;
-  std::mutex mutex_;
-  std::condition_variable ready_;
-  std::deque<ConsumedRecord> queue_;
-  bool closing_ = false;
-  std::thread thread_;
-};
-
-// ---------------------------------------------------------------- runner
+// ---------------------------------------------------------------- implementation
 
 namespace {
 
@@ -137,18 +59,84 @@ nlohmann::json describe(const rd_kafka_topic_partition_list_t* partitions) {
   return list;
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// A record that passed the envelope, schema and type checks.
+struct Checked {
+  ConsumedRecord* record;
+  events::CloudEvent event;
+};
+
 } // namespace
 
-ConsumerRunner::ConsumerRunner(ConsumerOptions options, RecordHandler handler, Producer& dlq_producer, Logger logger,
-                               std::shared_ptr<prometheus::Registry> metrics)
-    : options_(std::move(options)), handler_(std::move(handler)), dlq_(dlq_producer), logger_(std::move(logger)) {
+class ConsumerRunner::Impl {
+public:
+  Impl(ConsumerOptions options, RecordHandler record_handler, BatchHandler batch_handler, Producer& dlq, Logger logger,
+       const std::shared_ptr<prometheus::Registry>& metrics);
+  ~Impl();
+
+  void run();
+  void stop() noexcept {
+    stop_requested_ = true;
+    progress_changed_.notify_all();
+  }
+
+  EventValidator validator;
+  std::atomic<bool> assigned{false};
+  std::atomic<std::uint64_t> handled{0}, attempts{0}, dead_lettered{0}, commits{0}, batches{0};
+
+private:
+  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+                           void* opaque);
+  void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+  void dispatch(ConsumedRecord record);
+  void process_batch(std::vector<ConsumedRecord>& batch);
+  std::optional<std::string> check(const ConsumedRecord& record, events::CloudEvent& event) const;
+  /// Runs a whole batch through the batch handler, retrying it whole while a
+  /// dependency is unavailable. False when it failed otherwise.
+  bool try_whole_batch(std::vector<Checked>& checked);
+  /// One record with in-place retries; returns whether it finished (handled
+  /// or dead-lettered) rather than being abandoned.
+  bool process_one(Checked& item, int first_attempt);
+  bool dead_letter(const ConsumedRecord& record, const std::string& reason, int attempts);
+  void finish(const std::vector<std::pair<const ConsumedRecord*, bool>>& outcomes);
+  void commit(const std::vector<PartitionKey>* only);
+  bool wait_idle(const std::vector<PartitionKey>* only, std::chrono::milliseconds timeout);
+  /// Sleeps, but wakes early when a stop is requested; returns false then.
+  bool pause(std::chrono::milliseconds delay);
+
+  ConsumerOptions options_;
+  RecordHandler record_handler_;
+  BatchHandler batch_handler_;
+  Producer& dlq_;
+  Logger logger_;
+  std::unique_ptr<detail::ConsumerMetrics> metrics_;
+  KafkaHandle consumer_;
+  std::vector<std::unique_ptr<detail::BatchLane>> lanes_;
+
+  mutable std::mutex progress_mutex_;
+  std::condition_variable progress_changed_;
+  OffsetTracker tracker_;
+
+  std::atomic<bool> stop_requested_{false};
+};
+
+ConsumerRunner::Impl::Impl(ConsumerOptions options, RecordHandler record_handler, BatchHandler batch_handler,
+                           Producer& dlq, Logger logger, const std::shared_ptr<prometheus::Registry>& metrics)
+    : options_(std::move(options)), record_handler_(std::move(record_handler)),
+      batch_handler_(std::move(batch_handler)), dlq_(dlq), logger_(std::move(logger)) {
   if (metrics) {
-    metrics_ = std::make_unique<Metrics>(*metrics);
+    metrics_ = std::make_unique<detail::ConsumerMetrics>(*metrics);
   }
   const std::map<std::string, std::string> defaults = {
       {"auto.offset.reset", "earliest"},
       {"socket.nagle.disable", "true"},
       {"enable.partition.eof", "false"},
+      // Larger fetches: a lane works through a batch per transaction, so the
+      // consumer should have a batch's worth ready.
+      {"fetch.wait.max.ms", "100"},
   };
   std::map<std::string, std::string> overrides = {
       {"group.id", options_.group_id},
@@ -162,7 +150,7 @@ ConsumerRunner::ConsumerRunner(ConsumerOptions options, RecordHandler handler, P
   }
   ConfHandle conf = make_conf(options_.client, defaults, overrides);
   rd_kafka_conf_set_opaque(conf.get(), this);
-  rd_kafka_conf_set_rebalance_cb(conf.get(), &ConsumerRunner::on_rebalance);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Impl::on_rebalance);
   std::array<char, 512> error{};
   consumer_.reset(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), error.data(), error.size()));
   if (!consumer_) {
@@ -170,28 +158,22 @@ ConsumerRunner::ConsumerRunner(ConsumerOptions options, RecordHandler handler, P
   }
   (void)conf.release();
   rd_kafka_poll_set_consumer(consumer_.get());
+  // A per-record handler gets batches of one: its HandleResult is per record.
+  const auto batch_max = record_handler_ ? 1 : options_.batch_max_records;
+  const auto wait = record_handler_ ? std::chrono::milliseconds(0) : options_.batch_max_wait;
   for (int i = 0; i < options_.lanes; ++i) {
-    lanes_.push_back(std::make_unique<Lane>([this](const ConsumedRecord& record) { process(record); }));
+    lanes_.push_back(
+        std::make_unique<detail::BatchLane>([this](std::vector<ConsumedRecord>& batch) { process_batch(batch); },
+                                            static_cast<std::size_t>(batch_max), wait));
   }
 }
 
-ConsumerRunner::~ConsumerRunner() {
+ConsumerRunner::Impl::~Impl() {
   stop();
   lanes_.clear(); // joins the lanes after they finish what they hold
 }
 
-void ConsumerRunner::set_validator(EventValidator validator) { validator_ = std::move(validator); }
-
-void ConsumerRunner::stop() noexcept {
-  stop_requested_ = true;
-  progress_changed_.notify_all();
-}
-
-ConsumerRunner::Counters ConsumerRunner::counters() const noexcept {
-  return Counters{handled_.load(), attempts_.load(), dead_lettered_.load(), commits_.load()};
-}
-
-void ConsumerRunner::run() {
+void ConsumerRunner::Impl::run() {
   PartitionListHandle subscription(rd_kafka_topic_partition_list_new(static_cast<int>(options_.topics.size())));
   for (const auto& topic : options_.topics) {
     rd_kafka_topic_partition_list_add(subscription.get(), topic.c_str(), RD_KAFKA_PARTITION_UA);
@@ -202,6 +184,8 @@ void ConsumerRunner::run() {
   logger_.info("consumer started", {{"group", options_.group_id},
                                     {"topics", options_.topics},
                                     {"lanes", options_.lanes},
+                                    {"batch_max_records", record_handler_ ? 1 : options_.batch_max_records},
+                                    {"batch_max_wait_ms", options_.batch_max_wait.count()},
                                     {"static_member", options_.group_instance_id.has_value()}});
 
   auto next_commit = std::chrono::steady_clock::now() + options_.commit_interval;
@@ -212,7 +196,7 @@ void ConsumerRunner::run() {
     }
     {
       std::unique_lock lock(progress_mutex_);
-      if (in_flight_ >= options_.max_in_flight) {
+      if (tracker_.in_flight() >= options_.max_in_flight) {
         // Back-pressure: stop fetching until lanes catch up. Heartbeats go on
         // in librdkafka's background thread.
         progress_changed_.wait_for(lock, std::chrono::milliseconds(100));
@@ -242,103 +226,230 @@ void ConsumerRunner::run() {
   if (const auto err = rd_kafka_consumer_close(consumer_.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     logger_.warn("consumer close failed", {{"error", rd_kafka_err2name(err)}});
   }
-  logger_.info("consumer stopped", {{"handled", handled_.load()}, {"dead_lettered", dead_lettered_.load()}});
+  logger_.info("consumer stopped", {{"handled", handled.load()}, {"dead_lettered", dead_lettered.load()}});
 }
 
-void ConsumerRunner::dispatch(ConsumedRecord record) {
+void ConsumerRunner::Impl::dispatch(ConsumedRecord record) {
   {
     std::lock_guard lock(progress_mutex_);
-    auto& progress = progress_[PartitionKey{record.topic, record.partition}];
-    progress.pending.insert(record.offset);
-    ++progress.running;
-    progress.next_offset = std::max(progress.next_offset, record.offset + 1);
-    ++in_flight_;
+    tracker_.dispatched(PartitionKey{record.topic, record.partition}, record.offset);
   }
   const std::uint32_t hash = record.key ? murmur2(*record.key) : static_cast<std::uint32_t>(record.partition);
   lanes_[hash % lanes_.size()]->push(std::move(record));
 }
 
-void ConsumerRunner::process(const ConsumedRecord& record) {
-  const auto started = std::chrono::steady_clock::now();
-  Logger log = logger_.with({{"topic", record.topic}, {"partition", record.partition}, {"offset", record.offset}});
-  auto parsed = events::parse_event(record.value, record.headers);
-  if (auto* error = std::get_if<events::EnvelopeError>(&parsed)) {
-    log.warn("record is not a valid CloudEvent; dead-lettering", {{"reason", error->reason}});
-    finish(record, dead_letter(record, "poison: invalid envelope: " + error->reason, 1, log));
-    return;
+std::optional<std::string> ConsumerRunner::Impl::check(const ConsumedRecord& record, events::CloudEvent& event) const {
+  // Parsed once; the validator sees the envelope exactly as it arrived.
+  const nlohmann::json envelope = nlohmann::json::parse(record.value, nullptr, /*allow_exceptions=*/false);
+  if (envelope.is_discarded()) {
+    return "poison: invalid envelope: value is not valid JSON";
   }
-  const auto& event = std::get<events::CloudEvent>(parsed);
-  log = log.with({{"event_id", event.id}, {"correlation_id", event.correlationid}, {"type", event.type}});
-  if (validator_) {
-    if (auto violation = validator_(event)) {
-      log.warn("event violates its schema; dead-lettering", {{"reason", *violation}});
-      finish(record, dead_letter(record, "poison: schema violation: " + *violation, 1, log));
-      return;
+  if (validator) {
+    if (auto violation = validator(envelope)) {
+      return "poison: schema violation: " + *violation;
     }
   }
+  auto parsed = events::event_from_json(envelope, record.headers);
+  if (auto* error = std::get_if<events::EnvelopeError>(&parsed)) {
+    return "poison: invalid envelope: " + error->reason;
+  }
+  event = std::move(std::get<events::CloudEvent>(parsed));
+  if (!options_.accepted_types.empty() && std::find(options_.accepted_types.begin(), options_.accepted_types.end(),
+                                                    event.type) == options_.accepted_types.end()) {
+    return "poison: " + options_.service_name + " does not handle event type '" + event.type + "'";
+  }
+  return std::nullopt;
+}
 
-  std::minstd_rand rng(
-      static_cast<unsigned>(std::hash<std::string>{}(event.id) ^ static_cast<unsigned>(record.offset)));
-  for (int attempt = 1;; ++attempt) {
-    HandleResult result;
+void ConsumerRunner::Impl::process_batch(std::vector<ConsumedRecord>& batch) {
+  const auto started = std::chrono::steady_clock::now();
+  std::vector<std::pair<const ConsumedRecord*, bool>> outcomes;
+  outcomes.reserve(batch.size());
+  std::vector<Checked> checked;
+  checked.reserve(batch.size());
+  const auto now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  for (auto& record : batch) {
+    if (metrics_ && record.timestamp_ms > 0) {
+      metrics_->record_age.Observe(static_cast<double>(std::max<std::int64_t>(0, now_ms - record.timestamp_ms)) /
+                                   1000.0);
+    }
+    events::CloudEvent event;
+    if (auto problem = check(record, event)) {
+      logger_.warn(
+          "record rejected before handling; dead-lettering",
+          {{"topic", record.topic}, {"partition", record.partition}, {"offset", record.offset}, {"reason", *problem}});
+      outcomes.emplace_back(&record, dead_letter(record, *problem, 1));
+      continue;
+    }
+    checked.push_back(Checked{&record, std::move(event)});
+  }
+  if (metrics_ && !checked.empty()) {
+    metrics_->batch_size.Observe(static_cast<double>(checked.size()));
+  }
+
+  if (!checked.empty()) {
+    if (batch_handler_ && try_whole_batch(checked)) {
+      for (const auto& item : checked)
+        outcomes.emplace_back(item.record, true);
+    } else {
+      // A per-record handler, or a batch that failed whole: one record at a
+      // time, so the retry, the backoff and the DLQ act on the bad one alone.
+      const int first_attempt = batch_handler_ ? 2 : 1;
+      for (auto& item : checked)
+        outcomes.emplace_back(item.record, process_one(item, checked.size() == 1 ? first_attempt : 1));
+    }
+  }
+  if (metrics_) {
+    metrics_->handle_seconds.Observe(seconds_since(started));
+  }
+  finish(outcomes);
+}
+
+bool ConsumerRunner::Impl::try_whole_batch(std::vector<Checked>& checked) {
+  std::vector<Delivery> deliveries;
+  deliveries.reserve(checked.size());
+  for (const auto& item : checked)
+    deliveries.push_back(Delivery{*item.record, item.event, 1, logger_});
+  std::minstd_rand rng(static_cast<unsigned>(checked.front().record->offset));
+  for (int outage = 1;; ++outage) {
+    const auto started = std::chrono::steady_clock::now();
+    ++attempts;
     try {
-      ++attempts_;
-      result = handler_(Delivery{record, event, attempt, log});
+      batch_handler_(std::span<const Delivery>(deliveries));
+      if (metrics_) {
+        metrics_->attempts_done.Increment();
+        metrics_->handler_seconds.Observe(seconds_since(started));
+      }
+      handled += checked.size();
+      ++batches;
+      if (metrics_)
+        metrics_->records.Add({{"topic", checked.front().record->topic}, {"outcome", "handled"}})
+            .Increment(static_cast<double>(checked.size()));
+      return true;
+    } catch (const UnavailableError& e) {
+      if (metrics_) metrics_->attempts_unavailable.Increment();
+      const auto delay = options_.retry.delay(std::min(outage, 10), rng);
+      logger_.warn("a dependency is unavailable; retrying the batch",
+                   {{"reason", e.what()}, {"records", checked.size()}, {"retry_in_ms", delay.count()}});
+      // Stopping: the per-record path finishes or abandons what it can.
+      if (stop_requested_.load() || !pause(delay)) {
+        return false;
+      }
+    } catch (const std::exception& e) {
+      if (metrics_) {
+        metrics_->attempts_retry.Increment();
+        metrics_->batch_fallbacks.Increment();
+      }
+      if (checked.size() > 1) {
+        logger_.warn("batch failed; retrying its records one at a time",
+                     {{"reason", e.what()}, {"records", checked.size()}});
+      } else {
+        logger_.warn("handler failed; retrying in place",
+                     {{"reason", e.what()}, {"attempt", 1}, {"event_id", checked.front().event.id}});
+      }
+      return false;
+    }
+  }
+}
+
+bool ConsumerRunner::Impl::process_one(Checked& item, int first_attempt) {
+  const ConsumedRecord& record = *item.record;
+  std::minstd_rand rng(
+      static_cast<unsigned>(std::hash<std::string>{}(item.event.id) ^ static_cast<unsigned>(record.offset)));
+  int outage = 0;
+  const auto started = std::chrono::steady_clock::now();
+  for (int attempt = first_attempt;;) {
+    HandleResult result;
+    bool unavailable = false;
+    const auto call_started = std::chrono::steady_clock::now();
+    try {
+      ++attempts;
+      const Delivery delivery{record, item.event, attempt, logger_};
+      if (record_handler_) {
+        result = record_handler_(delivery);
+      } else {
+        batch_handler_(std::span<const Delivery>(&delivery, 1));
+        result = HandleResult::done();
+      }
     } catch (const PoisonError& e) {
       result = HandleResult::poison(e.what());
+    } catch (const UnavailableError& e) {
+      unavailable = true;
+      result = HandleResult::retry(e.what());
     } catch (const std::exception& e) {
       result = HandleResult::retry(e.what());
     } catch (...) {
       result = HandleResult::retry("unknown exception");
     }
-    if (metrics_) {
-      static constexpr std::array<const char*, 3> kNames = {"done", "retry", "poison"};
-      metrics_->attempts.Add({{"result", kNames[static_cast<std::size_t>(result.status)]}}).Increment();
-    }
-    if (result.status == HandleResult::Status::done) {
-      ++handled_;
+    if (metrics_) metrics_->handler_seconds.Observe(seconds_since(call_started));
+    switch (result.status) {
+    case HandleResult::Status::done:
       if (metrics_) {
+        metrics_->attempts_done.Increment();
         metrics_->records.Add({{"topic", record.topic}, {"outcome", "handled"}}).Increment();
-        metrics_->handle_seconds.Observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       }
-      finish(record, true);
-      return;
+      ++handled;
+      return true;
+    case HandleResult::Status::poison:
+      if (metrics_) metrics_->attempts_poison.Increment();
+      logger_.warn("handler rejected the record as poison; dead-lettering",
+                   {{"reason", result.reason}, {"event_id", item.event.id}, {"offset", record.offset}});
+      return dead_letter(record, "poison: " + result.reason, attempt);
+    case HandleResult::Status::retry: break;
     }
-    if (result.status == HandleResult::Status::poison) {
-      log.warn("handler rejected the record as poison; dead-lettering", {{"reason", result.reason}});
-      finish(record, dead_letter(record, "poison: " + result.reason, attempt, log));
-      return;
+    if (unavailable) {
+      if (metrics_) metrics_->attempts_unavailable.Increment();
+      const auto delay = options_.retry.delay(std::min(++outage, 10), rng);
+      logger_.warn("a dependency is unavailable; retrying without using up an attempt",
+                   {{"reason", result.reason}, {"event_id", item.event.id}, {"retry_in_ms", delay.count()}});
+      if (stop_requested_.load() && std::chrono::steady_clock::now() - started > options_.shutdown_timeout) {
+        logger_.warn("stopping with a dependency still unavailable; the record stays uncommitted",
+                     {{"event_id", item.event.id}, {"offset", record.offset}});
+        return false;
+      }
+      pause(delay);
+      continue;
     }
+    if (metrics_) metrics_->attempts_retry.Increment();
     if (attempt >= options_.retry.max_attempts) {
-      log.error("record failed on every attempt; dead-lettering", {{"reason", result.reason}, {"attempts", attempt}});
-      finish(record, dead_letter(record, result.reason, attempt, log));
-      return;
+      logger_.error("record failed on every attempt; dead-lettering",
+                    {{"reason", result.reason}, {"attempts", attempt}, {"event_id", item.event.id}});
+      return dead_letter(record, result.reason, attempt);
     }
     const auto delay = options_.retry.delay(attempt, rng);
-    log.warn("handler failed; retrying in place",
-             {{"reason", result.reason}, {"attempt", attempt}, {"retry_in_ms", delay.count()}});
+    logger_.warn(
+        "handler failed; retrying in place",
+        {{"reason", result.reason}, {"attempt", attempt}, {"event_id", item.event.id}, {"retry_in_ms", delay.count()}});
     // A stop does not cut retries short: the record finishes (or reaches the
     // DLQ) before its offset can be committed.
     std::this_thread::sleep_for(delay);
+    ++attempt;
   }
 }
 
-bool ConsumerRunner::dead_letter(const ConsumedRecord& record, const std::string& reason, int attempts,
-                                 const Logger& log) {
+bool ConsumerRunner::Impl::dead_letter(const ConsumedRecord& record, const std::string& reason, int attempt_count) {
   const auto started = std::chrono::steady_clock::now();
   std::minstd_rand rng(static_cast<unsigned>(record.offset));
   for (int attempt = 1;; ++attempt) {
-    const auto report = dlq_.send(make_dlq_record(record, reason, attempts, options_.service_name, options_.dlq_topic));
+    const auto report =
+        dlq_.send(make_dlq_record(record, reason, attempt_count, options_.service_name, options_.dlq_topic));
     if (report.ok()) {
-      ++dead_lettered_;
+      ++dead_lettered;
       if (metrics_) {
         metrics_->records.Add({{"topic", record.topic}, {"outcome", "dead_lettered"}}).Increment();
       }
-      log.info("record dead-lettered", {{"dlq_partition", report.partition}, {"dlq_offset", report.offset}});
+      logger_.info("record dead-lettered", {{"topic", record.topic},
+                                            {"partition", record.partition},
+                                            {"offset", record.offset},
+                                            {"reason", reason},
+                                            {"dlq_partition", report.partition},
+                                            {"dlq_offset", report.offset}});
       return true;
     }
-    log.error("could not write to the DLQ; will retry", {{"error", report.error.message()}, {"detail", report.detail}});
+    logger_.error("could not write to the DLQ; will retry",
+                  {{"error", report.error.message()}, {"detail", report.detail}, {"offset", record.offset}});
     if (stop_requested_.load() && std::chrono::steady_clock::now() - started > options_.shutdown_timeout) {
       return false; // the offset stays uncommitted: the record comes back next time
     }
@@ -346,83 +457,63 @@ bool ConsumerRunner::dead_letter(const ConsumedRecord& record, const std::string
   }
 }
 
-void ConsumerRunner::finish(const ConsumedRecord& record, bool done) {
+void ConsumerRunner::Impl::finish(const std::vector<std::pair<const ConsumedRecord*, bool>>& outcomes) {
   {
     std::lock_guard lock(progress_mutex_);
-    auto it = progress_.find(PartitionKey{record.topic, record.partition});
-    if (it != progress_.end()) {
-      if (done) {
-        it->second.pending.erase(record.offset);
-      }
-      --it->second.running;
-    }
-    --in_flight_;
+    for (const auto& [record, done] : outcomes)
+      tracker_.finished(PartitionKey{record->topic, record->partition}, record->offset, done);
   }
   progress_changed_.notify_all();
 }
 
-bool ConsumerRunner::wait_idle(const std::vector<PartitionKey>* only, std::chrono::milliseconds timeout) {
+bool ConsumerRunner::Impl::pause(std::chrono::milliseconds delay) {
   std::unique_lock lock(progress_mutex_);
-  return progress_changed_.wait_for(lock, timeout, [&] {
-    if (only == nullptr) {
-      return in_flight_ == 0;
-    }
-    for (const auto& key : *only) {
-      if (auto it = progress_.find(key); it != progress_.end() && it->second.running > 0) {
-        return false;
-      }
-    }
-    return true;
-  });
+  return !progress_changed_.wait_for(lock, delay, [this] { return stop_requested_.load(); });
 }
 
-void ConsumerRunner::commit(const std::vector<PartitionKey>* only) {
-  PartitionListHandle offsets(rd_kafka_topic_partition_list_new(8));
+bool ConsumerRunner::Impl::wait_idle(const std::vector<PartitionKey>* only, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(progress_mutex_);
+  return progress_changed_.wait_for(lock, timeout,
+                                    [&] { return only == nullptr ? tracker_.in_flight() == 0 : tracker_.idle(*only); });
+}
+
+void ConsumerRunner::Impl::commit(const std::vector<PartitionKey>* only) {
+  std::vector<OffsetTracker::Position> positions;
   {
     std::lock_guard lock(progress_mutex_);
-    auto add = [&](const PartitionKey& key, const PartitionProgress& progress) {
-      // Up to the lowest unfinished offset: everything below it is done.
-      const std::int64_t committable = progress.pending.empty() ? progress.next_offset : *progress.pending.begin();
-      if (committable >= 0 && committable > progress.committed) {
-        rd_kafka_topic_partition_list_add(offsets.get(), key.topic.c_str(), key.partition)->offset = committable;
-      }
-    };
-    if (only == nullptr) {
-      for (const auto& [key, progress] : progress_)
-        add(key, progress);
-    } else {
-      for (const auto& key : *only) {
-        if (auto it = progress_.find(key); it != progress_.end()) add(key, it->second);
-      }
-    }
+    positions = only == nullptr ? tracker_.committable() : tracker_.committable(*only);
   }
-  if (offsets->cnt == 0) {
+  if (positions.empty()) {
     return;
   }
+  PartitionListHandle offsets(rd_kafka_topic_partition_list_new(static_cast<int>(positions.size())));
+  for (const auto& p : positions) {
+    rd_kafka_topic_partition_list_add(offsets.get(), p.key.topic.c_str(), p.key.partition)->offset = p.offset;
+  }
+  const auto started = std::chrono::steady_clock::now();
   const auto err = rd_kafka_commit(consumer_.get(), offsets.get(), /*async=*/0);
   if (metrics_) {
-    metrics_->commits.Add({{"result", err == RD_KAFKA_RESP_ERR_NO_ERROR ? "ok" : "error"}}).Increment();
+    metrics_->commit_seconds.Observe(seconds_since(started));
+    (err == RD_KAFKA_RESP_ERR_NO_ERROR ? metrics_->commits_ok : metrics_->commits_error).Increment();
   }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     logger_.warn("offset commit failed; will retry",
                  {{"error", rd_kafka_err2name(err)}, {"offsets", describe(offsets.get())}});
     return;
   }
-  ++commits_;
+  ++commits;
   std::lock_guard lock(progress_mutex_);
   for (int i = 0; i < offsets->cnt; ++i) {
     const auto& elem = offsets->elems[i];
-    if (auto it = progress_.find(PartitionKey{elem.topic, elem.partition}); it != progress_.end()) {
-      if (elem.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        it->second.committed = std::max(it->second.committed, elem.offset);
-      }
+    if (elem.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      tracker_.committed(PartitionKey{elem.topic, elem.partition}, elem.offset);
     }
   }
 }
 
-void ConsumerRunner::on_rebalance(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
-                                  rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-  auto* self = static_cast<ConsumerRunner*>(opaque);
+void ConsumerRunner::Impl::on_rebalance(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
+                                        rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* self = static_cast<Impl*>(opaque);
   try {
     self->rebalance(err, partitions);
   } catch (const std::exception& e) {
@@ -431,7 +522,7 @@ void ConsumerRunner::on_rebalance(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
   }
 }
 
-void ConsumerRunner::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
+void ConsumerRunner::Impl::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) {
   rd_kafka_t* rk = consumer_.get();
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   std::vector<PartitionKey> keys;
@@ -445,7 +536,7 @@ void ConsumerRunner::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
     {
       std::lock_guard lock(progress_mutex_);
       for (const auto& key : keys)
-        progress_[key] = PartitionProgress{};
+        tracker_.assign(key);
     }
     if (cooperative) {
       ErrorHandle error(rd_kafka_incremental_assign(rk, partitions));
@@ -453,7 +544,7 @@ void ConsumerRunner::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
     } else {
       rd_kafka_assign(rk, partitions);
     }
-    assigned_ = true;
+    assigned = true;
     return;
   }
 
@@ -471,7 +562,7 @@ void ConsumerRunner::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
   {
     std::lock_guard lock(progress_mutex_);
     for (const auto& key : keys)
-      progress_.erase(key);
+      tracker_.revoke(key);
   }
   if (cooperative) {
     ErrorHandle error(rd_kafka_incremental_unassign(rk, partitions));
@@ -479,6 +570,30 @@ void ConsumerRunner::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition
   } else {
     rd_kafka_assign(rk, nullptr);
   }
+}
+
+// ---------------------------------------------------------------- facade
+
+ConsumerRunner::ConsumerRunner(ConsumerOptions options, RecordHandler handler, Producer& dlq_producer, Logger logger,
+                               std::shared_ptr<prometheus::Registry> metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(handler), nullptr, dlq_producer, std::move(logger),
+                                   metrics)) {}
+
+ConsumerRunner::ConsumerRunner(ConsumerOptions options, BatchHandler handler, Producer& dlq_producer, Logger logger,
+                               std::shared_ptr<prometheus::Registry> metrics)
+    : impl_(std::make_unique<Impl>(std::move(options), nullptr, std::move(handler), dlq_producer, std::move(logger),
+                                   metrics)) {}
+
+ConsumerRunner::~ConsumerRunner() = default;
+
+void ConsumerRunner::set_validator(EventValidator validator) { impl_->validator = std::move(validator); }
+void ConsumerRunner::run() { impl_->run(); }
+void ConsumerRunner::stop() noexcept { impl_->stop(); }
+bool ConsumerRunner::assigned() const noexcept { return impl_->assigned.load(); }
+
+ConsumerRunner::Counters ConsumerRunner::counters() const noexcept {
+  return Counters{impl_->handled.load(), impl_->attempts.load(), impl_->dead_lettered.load(), impl_->commits.load(),
+                  impl_->batches.load()};
 }
 
 } // namespace fte::kafka

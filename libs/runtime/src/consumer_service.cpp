@@ -1,35 +1,135 @@
 #include "fte/runtime/consumer_service.hpp"
 
-namespace fte::runtime {
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
-ConsumerServiceParts ConsumerServiceParts::from_env(const Service& service, std::vector<std::string> topics) {
-  const auto& env = service.env();
-  ConsumerServiceParts parts;
-  parts.consumer_options = kafka::ConsumerOptions::from_env(
-      env, service.name(), env.get_or("FTE_CONSUMER_GROUP", "fte." + service.name()), std::move(topics));
-  parts.producer =
-      std::make_unique<kafka::Producer>(kafka::ProducerOptions::from_env(env, service.name()), service.logger());
-  const auto pool_size = env.get_int("FTE_DB_POOL_SIZE", parts.consumer_options.lanes, 1, 1024);
-  parts.database = std::make_unique<pg::ConnectionPool>(
-      env.get_or("FTE_DATABASE_URL", "postgresql://fte@127.0.0.1:15432/fte"), static_cast<std::size_t>(pool_size));
-  parts.validator = std::make_unique<contracts::Validator>();
-  return parts;
+#include "fte/pg/retention.hpp"
+
+namespace fte::runtime {
+namespace {
+
+// Deletes old dedup ids in the background, one short transaction per few
+// thousand rows. Every replica runs one; their deletes of the same rows
+// simply find fewer to do.
+class DedupPruner {
+public:
+  DedupPruner(std::string url, std::string group, std::chrono::milliseconds window, std::chrono::milliseconds interval,
+              Logger logger)
+      : url_(std::move(url)), group_(std::move(group)), window_(window), interval_(interval),
+        logger_(std::move(logger)) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~DedupPruner() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  DedupPruner(const DedupPruner&) = delete;
+  DedupPruner& operator=(const DedupPruner&) = delete;
+
+private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    // The first pass waits one interval: start-up is busy enough.
+    while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      lock.unlock();
+      try {
+        pqxx::connection connection(url_);
+        const auto report = pg::prune_dedup_state(connection, group_, window_);
+        if (report.processed_messages > 0 || report.outbox > 0) {
+          logger_.info("pruned dedup state", {{"group", group_},
+                                              {"processed_messages", report.processed_messages},
+                                              {"outbox", report.outbox},
+                                              {"window_hours", window_.count() / 3'600'000.0}});
+        }
+      } catch (const std::exception& e) {
+        logger_.warn("pruning dedup state failed; will try again", {{"error", e.what()}});
+      }
+      lock.lock();
+    }
+  }
+
+  std::string url_;
+  std::string group_;
+  std::chrono::milliseconds window_;
+  std::chrono::milliseconds interval_;
+  Logger logger_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+} // namespace
+
+std::chrono::milliseconds dedup_retention_from_env(const Environment& env) {
+  using std::chrono::milliseconds;
+  constexpr milliseconds kDay{86'400'000};
+  const auto topic_retention =
+      env.get_millis("FTE_TOPIC_RETENTION_MS", milliseconds(7 * kDay), milliseconds(60'000), milliseconds(3650 * kDay));
+  return env.get_millis("FTE_DEDUP_RETENTION_MS", topic_retention + kDay, milliseconds(60'000),
+                        milliseconds(3650 * kDay));
 }
 
-int run_consumer(Service& service, kafka::ConsumerRunner& runner, kafka::Producer& producer) {
-  service.admin().add_readiness_check("consumer_assigned", [&runner] { return runner.assigned(); });
-  service.admin().add_readiness_check("kafka", [&producer] { return producer.broker_available(); });
-  service.on_shutdown([&runner] { runner.stop(); });
-  service.start();
-  if (service.shutdown_requested()) {
+int consumer_service_main(const ConsumerServiceSpec& spec) {
+  return Service::main(spec.name, spec.admin_address, [&spec](Service& service) {
+    using std::chrono::milliseconds;
+    const auto& env = service.env();
+    const auto topics = kafka::TopicNames::from_env(env);
+    auto options = kafka::ConsumerOptions::from_env(
+        env, service.name(), env.get_or("FTE_CONSUMER_GROUP", "fte." + service.name()), spec.input_topics(topics));
+    options.accepted_types = spec.accepted_types;
+    const auto url = env.get_or("FTE_DATABASE_URL", kDefaultDatabaseUrl);
+    // A lane holds a connection only for its transaction (not while the
+    // broker acknowledges), so a little over one per core keeps the
+    // database busy without idle sessions: cores + 1, never above the lanes.
+    const auto cores = static_cast<std::int64_t>(std::max(1U, std::thread::hardware_concurrency()));
+    const auto pool_size = env.get_int("FTE_DB_POOL_SIZE", std::min<std::int64_t>(options.lanes, cores + 1), 1, 1024);
+    const auto retention = dedup_retention_from_env(env);
+    const auto prune_interval = env.get_millis("FTE_DEDUP_PRUNE_INTERVAL_MS", milliseconds(600'000),
+                                               milliseconds(1'000), milliseconds(86'400'000));
+
+    kafka::Producer producer(kafka::ProducerOptions::from_env(env, service.name()), service.logger());
+    const contracts::Validator validator;
+    const auto domain = spec.make_domain(service, topics);
+    pg::ConnectionPool database(url, static_cast<std::size_t>(pool_size), [&domain](pqxx::connection& c) {
+      ExactlyOnceHandler::prepare(c);
+      domain->prepare(c);
+    });
+    const ExactlyOnceHandler handler(options.group_id, database, producer, *domain, service.logger(),
+                                     service.registry());
+    kafka::ConsumerRunner runner(options, kafka::BatchHandler(std::cref(handler)), producer, service.logger(),
+                                 service.registry());
+    runner.set_validator(
+        [&validator](const nlohmann::json& envelope) { return validator.validate_received(envelope); });
+    service.logger().info("consumer service configured", {{"group", options.group_id},
+                                                          {"lanes", options.lanes},
+                                                          {"db_pool", pool_size},
+                                                          {"dedup_retention_hours", retention.count() / 3'600'000.0}});
+
+    service.admin().add_readiness_check("consumer_assigned", [&runner] { return runner.assigned(); });
+    service.admin().add_readiness_check("kafka", [&producer] { return producer.broker_available(); });
+    service.on_shutdown([&runner] { runner.stop(); });
+    service.start();
+    std::function<void()> stop_beside;
+    if (spec.start_beside) {
+      stop_beside = spec.start_beside(service);
+    }
+    const DedupPruner pruner(url, options.group_id, retention, prune_interval, service.logger());
+    if (!service.shutdown_requested()) {
+      runner.run(); // returns after SIGTERM, drained and committed
+    }
+    if (stop_beside) stop_beside();
+    if (!producer.flush(std::chrono::seconds(10))) {
+      service.logger().warn("producer did not flush within 10 s");
+      return 1;
+    }
     return 0;
-  }
-  runner.run(); // returns after SIGTERM, drained and committed
-  if (!producer.flush(std::chrono::seconds(10))) {
-    service.logger().warn("producer did not flush within 10 s");
-    return 1;
-  }
-  return 0;
+  });
 }
 
 } // namespace fte::runtime

@@ -1,159 +1,320 @@
 #include "agent_handler.hpp"
 
-#include <future>
+#include <map>
+#include <set>
 
+#include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
-#include "fte/pg/dedup.hpp"
+#include "fte/pg/array_literal.hpp"
 #include "knowledge_base.hpp"
 
 namespace fte::agent {
 namespace {
 
-constexpr const char* kFindConversationSql =
-    "SELECT id::text FROM conversations WHERE customer_id = $1::uuid AND channel = $2 AND status = 'open' "
-    "ORDER BY last_message_at DESC LIMIT 1 FOR UPDATE";
-constexpr const char* kOpenConversationSql =
-    "INSERT INTO conversations (customer_id, channel) VALUES ($1::uuid, $2) RETURNING id::text";
-constexpr const char* kTouchConversationSql = "UPDATE conversations SET last_message_at = now() WHERE id = $1::uuid";
-constexpr const char* kFindOpenTicketSql =
-    "SELECT id::text FROM tickets WHERE conversation_id = $1::uuid AND status IN ('open', 'answered') "
-    "ORDER BY created_at DESC LIMIT 1";
-constexpr const char* kOpenTicketSql =
-    "INSERT INTO tickets (conversation_id, customer_id, subject, category, priority) "
-    "VALUES ($1::uuid, $2::uuid, NULLIF($3, ''), NULLIF($4, ''), $5) RETURNING id::text";
-constexpr const char* kStoreInboundSql =
-    "INSERT INTO messages (conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
-    "status, source_event_id, correlation_id) VALUES ($1::uuid, $2::uuid, $3::uuid, 'inbound', $4, $5, "
-    "NULLIF($6, ''), $7, 'received', $8, $9) RETURNING id::text";
-constexpr const char* kStoreReplySql =
-    "INSERT INTO messages (conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
-    "status, source_event_id, correlation_id, kb_article_id, kb_score) VALUES ($1::uuid, $2::uuid, $3::uuid, "
-    "'outbound', $4, 'fte-agent', NULLIF($5, ''), $6, 'pending', $7, $8, $9, $10) RETURNING id::text";
-constexpr const char* kTicketStatusSql =
-    "UPDATE tickets SET status = $2, priority = $3, updated_at = now() WHERE id = $1::uuid";
+constexpr const char* kFindConversations = "agent_find_conversations";
+constexpr const char* kFindConversationsSql =
+    "SELECT DISTINCT ON (c.customer_id, c.channel) c.customer_id::text, c.channel, c.id::text "
+    "FROM unnest($1::uuid[], $2::text[]) AS k(customer_id, channel) "
+    "JOIN conversations c ON c.customer_id = k.customer_id AND c.channel = k.channel AND c.status = 'open' "
+    "ORDER BY c.customer_id, c.channel, c.last_message_at DESC";
+constexpr const char* kOpenConversations = "agent_open_conversations";
+constexpr const char* kOpenConversationsSql =
+    "INSERT INTO conversations (id, customer_id, channel, started_at, last_message_at) "
+    "SELECT id, customer_id, channel, clock_timestamp(), clock_timestamp() "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(id, customer_id, channel) ORDER BY id";
+// Sorted ids: row locks in one order whatever the lane.
+constexpr const char* kTouchConversations = "agent_touch_conversations";
+constexpr const char* kTouchConversationsSql =
+    "UPDATE conversations c SET last_message_at = clock_timestamp() "
+    "FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS u(id) ORDER BY id) u WHERE c.id = u.id";
+constexpr const char* kFindOpenTickets = "agent_find_open_tickets";
+constexpr const char* kFindOpenTicketsSql =
+    "SELECT DISTINCT ON (conversation_id) conversation_id::text, id::text FROM tickets "
+    "WHERE conversation_id = ANY($1::uuid[]) AND status IN ('open', 'answered') "
+    "ORDER BY conversation_id, created_at DESC";
+constexpr const char* kOpenTickets = "agent_open_tickets";
+constexpr const char* kOpenTicketsSql =
+    "INSERT INTO tickets (id, conversation_id, customer_id, subject, category, priority, status, created_at, "
+    "updated_at) SELECT id, conversation_id, customer_id, NULLIF(subject, ''), NULLIF(category, ''), priority, "
+    "status, clock_timestamp(), clock_timestamp() "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[]) "
+    "WITH ORDINALITY AS t(id, conversation_id, customer_id, subject, category, priority, status, ord) ORDER BY ord";
+constexpr const char* kUpdateTickets = "agent_update_tickets";
+constexpr const char* kUpdateTicketsSql =
+    "UPDATE tickets t SET status = u.status, priority = u.priority, updated_at = clock_timestamp() "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, status, priority) WHERE t.id = u.id";
+// Inbound messages and replies interleaved in one statement, so created_at
+// orders a conversation as it happened.
+constexpr const char* kStoreMessages = "agent_store_messages";
+constexpr const char* kStoreMessagesSql =
+    "INSERT INTO messages (id, conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
+    "status, source_event_id, correlation_id, kb_article_id, kb_score, created_at, updated_at) "
+    "SELECT id, conversation_id, ticket_id, customer_id, direction, channel, sender, NULLIF(subject, ''), body, "
+    "status, source_event_id, correlation_id, kb_article_id, kb_score, clock_timestamp(), clock_timestamp() "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], "
+    "$9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::real[]) WITH ORDINALITY AS m(id, "
+    "conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, status, source_event_id, "
+    "correlation_id, kb_article_id, kb_score, ord) ORDER BY ord";
 
 std::string text_or(const nlohmann::json& data, const char* field, std::string fallback = {}) {
   const auto it = data.find(field);
   return it != data.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
+// One ticket message, read once.
+struct Inbound {
+  const kafka::Delivery* delivery;
+  std::string customer_id;
+  std::string channel;
+  std::string subject;
+  std::string body;
+  std::string category;
+  std::string priority;
+  std::string sender;
+  std::chrono::system_clock::time_point received_at;
+  std::string text; ///< subject and body, what the rules and the search read
+};
+
+// The columns of the messages insert, a row at a time.
+struct MessageRows {
+  pg::ArrayLiteral id, conversation, ticket, customer, direction, channel, sender, subject, body, status, source,
+      correlation, kb_article, kb_score;
+};
+
+struct TicketState {
+  std::string status;
+  std::string priority;
+};
+
 } // namespace
 
-AgentHandler::AgentHandler(AgentOptions options, pg::ConnectionPool& database, kafka::Producer& producer,
-                           const contracts::Validator& validator)
-    : options_(std::move(options)), database_(database), producer_(producer), validator_(validator) {}
+AgentHandler::AgentHandler(AgentOptions options) : options_(std::move(options)) {}
 
-kafka::HandleResult AgentHandler::operator()(const kafka::Delivery& delivery) const {
-  const auto& event = delivery.event;
-  if (event.type != kTicketMessageType) {
-    return kafka::HandleResult::poison("agent-worker does not handle event type '" + event.type + "'");
+void AgentHandler::prepare(pqxx::connection& connection) const {
+  connection.prepare(kFindConversations, kFindConversationsSql);
+  connection.prepare(kOpenConversations, kOpenConversationsSql);
+  connection.prepare(kTouchConversations, kTouchConversationsSql);
+  connection.prepare(kFindOpenTickets, kFindOpenTicketsSql);
+  connection.prepare(kOpenTickets, kOpenTicketsSql);
+  connection.prepare(kUpdateTickets, kUpdateTicketsSql);
+  connection.prepare(kStoreMessages, kStoreMessagesSql);
+  KnowledgeBase::prepare(connection);
+}
+
+void AgentHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh,
+                         runtime::Outputs& outputs) const {
+  std::vector<Inbound> items;
+  items.reserve(fresh.size());
+  for (const auto* d : fresh) {
+    const auto& data = d->event.data;
+    Inbound in{d,
+               text_or(data, "customer_id"),
+               text_or(data, "channel"),
+               text_or(data, "subject"),
+               text_or(data, "body"),
+               text_or(data, "category"),
+               text_or(data, "priority", "normal"),
+               data.contains("sender") ? text_or(data["sender"], "address") : std::string(),
+               parse_rfc3339(text_or(data, "received_at")).value_or(d->event.time),
+               {}};
+    in.text = in.subject.empty() ? in.body : in.subject + "\n" + in.body;
+    items.push_back(std::move(in));
   }
-  const auto& d = event.data;
-  const std::string customer_id = text_or(d, "customer_id");
-  const std::string channel = text_or(d, "channel");
-  const std::string subject = text_or(d, "subject");
-  const std::string body = text_or(d, "body");
-  const std::string requested_priority = text_or(d, "priority", "normal");
-  const std::string sender = d.contains("sender") ? text_or(d["sender"], "address") : std::string();
-  const auto received_at = parse_rfc3339(text_or(d, "received_at")).value_or(event.time);
 
-  auto connection = database_.acquire();
-  const auto outcome = pg::run_once(*connection, GroupId(options_.group), EventId(event.id), [&](pqxx::work& tx) {
-    std::string conversation_id;
-    if (const auto open = tx.exec_params(kFindConversationSql, customer_id, channel); !open.empty()) {
-      conversation_id = open[0][0].as<std::string>();
-      tx.exec_params(kTouchConversationSql, conversation_id);
-    } else {
-      conversation_id = tx.exec_params1(kOpenConversationSql, customer_id, channel)[0].as<std::string>();
+  // 1. Each (customer, channel)'s open conversation, or a new one.
+  using Pair = std::pair<std::string, std::string>;
+  std::map<Pair, std::string> conversation_of;
+  {
+    std::set<Pair> pairs;
+    for (const auto& in : items)
+      pairs.emplace(in.customer_id, in.channel);
+    pg::ArrayLiteral customers, channels;
+    for (const auto& [customer, channel] : pairs) {
+      customers.add(customer);
+      channels.add(channel);
     }
-    // A form submission is a new case; chat and mail continue the open one.
+    for (const auto& row : tx.exec_prepared(kFindConversations, customers.str(), channels.str()))
+      conversation_of[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::string>();
+  }
+  std::set<std::string> existing_conversations;
+  for (const auto& [pair, id] : conversation_of)
+    existing_conversations.insert(id);
+  {
+    pg::ArrayLiteral ids, customers, channels;
+    for (const auto& in : items) {
+      const Pair pair{in.customer_id, in.channel};
+      if (conversation_of.contains(pair)) continue;
+      const auto id = name_based_uuid(kFteNamespace, "conversation:" + in.delivery->event.id);
+      conversation_of.emplace(pair, id);
+      ids.add(id);
+      customers.add(in.customer_id);
+      channels.add(in.channel);
+    }
+    if (ids.size() > 0) tx.exec_prepared(kOpenConversations, ids.str(), customers.str(), channels.str());
+    if (!existing_conversations.empty()) {
+      pg::ArrayLiteral touched;
+      for (const auto& id : existing_conversations)
+        touched.add(id);
+      tx.exec_prepared(kTouchConversations, touched.str());
+    }
+  }
+
+  // 2. Chat and mail continue a conversation's open ticket; a form
+  //    submission is a new case.
+  std::map<std::string, std::string> open_ticket_of; // conversation -> ticket
+  {
+    pg::ArrayLiteral continuing;
+    for (const auto& id : existing_conversations)
+      continuing.add(id);
+    const bool any_chat =
+        std::any_of(items.begin(), items.end(), [](const Inbound& in) { return in.channel != "webform"; });
+    if (any_chat && continuing.size() > 0) {
+      for (const auto& row : tx.exec_prepared(kFindOpenTickets, continuing.str()))
+        open_ticket_of[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+  }
+
+  // 3. The knowledge base, for the whole batch at once.
+  std::vector<std::string> texts;
+  texts.reserve(items.size());
+  for (const auto& in : items)
+    texts.push_back(in.text);
+  const auto articles = KnowledgeBase::best_articles(tx, texts);
+
+  // 4. Decisions, in offset order.
+  std::map<std::string, TicketState> final_state; // every ticket touched
+  std::set<std::string> new_tickets;
+  pg::ArrayLiteral t_id, t_conversation, t_customer, t_subject, t_category, t_priority, t_status;
+  std::vector<std::string> new_ticket_order;
+  MessageRows m;
+  const auto now = std::chrono::system_clock::now();
+  const auto requested_at = format_rfc3339(now);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& in = items[i];
+    const auto& event = in.delivery->event;
+    const auto& article = articles[i];
+    const auto& conversation_id = conversation_of.at({in.customer_id, in.channel});
+
+    std::optional<EscalationDecision> escalation = policy_.evaluate(in.text, in.priority);
+    if (!escalation && (!article || article->score < options_.min_score)) {
+      escalation = EscalationPolicy::low_confidence(article ? article->score : 0.0, in.priority);
+    }
+    const TicketState state{escalation ? "escalated" : "answered", escalation ? escalation->priority : in.priority};
+
     std::string ticket_id;
-    if (channel != "webform") {
-      if (const auto open = tx.exec_params(kFindOpenTicketSql, conversation_id); !open.empty()) {
-        ticket_id = open[0][0].as<std::string>();
-      }
+    if (in.channel != "webform") {
+      if (auto it = open_ticket_of.find(conversation_id); it != open_ticket_of.end()) ticket_id = it->second;
     }
     if (ticket_id.empty()) {
-      ticket_id = tx.exec_params1(kOpenTicketSql, conversation_id, customer_id, subject, text_or(d, "category"),
-                                  requested_priority)[0]
-                      .as<std::string>();
+      ticket_id = name_based_uuid(kFteNamespace, "ticket:" + event.id);
+      new_tickets.insert(ticket_id);
+      new_ticket_order.push_back(ticket_id);
+      t_id.add(ticket_id);
+      t_conversation.add(conversation_id);
+      t_customer.add(in.customer_id);
+      t_subject.add(in.subject);
+      t_category.add(in.category);
     }
-    const auto message_id = tx.exec_params1(kStoreInboundSql, conversation_id, ticket_id, customer_id, channel, sender,
-                                            subject, body, event.id, event.correlationid)[0]
-                                .as<std::string>();
-
-    const std::string text = subject.empty() ? body : subject + "\n" + body;
-    const auto article = best_article(tx, text);
-    std::optional<EscalationDecision> escalation = policy_.evaluate(text, requested_priority);
-    if (!escalation && (!article || article->score < options_.min_score)) {
-      escalation = EscalationPolicy::low_confidence(article ? article->score : 0.0, requested_priority);
-    }
-
-    std::vector<std::future<kafka::DeliveryReport>> acks;
-    const auto publish = [&](events::CloudEvent out, const std::string& topic) {
-      out.customerid = customer_id;
-      out.subject = customer_id;
-      if (auto violation = validator_.validate(out)) {
-        throw kafka::PoisonError("agent output violates proto/: " + *violation);
-      }
-      acks.push_back(producer_.send_async(kafka::ProducerRecord::from_event(topic, customer_id, out)));
-    };
-
+    final_state[ticket_id] = state;
+    // An escalated ticket is no longer open: the next chat message starts another.
     if (escalation) {
-      tx.exec_params(kTicketStatusSql, ticket_id, "escalated", escalation->priority);
+      open_ticket_of.erase(conversation_id);
+    } else {
+      open_ticket_of[conversation_id] = ticket_id;
+    }
+
+    const auto message_id = name_based_uuid(kFteNamespace, "message:inbound:" + event.id);
+    m.id.add(message_id);
+    m.conversation.add(conversation_id);
+    m.ticket.add(ticket_id);
+    m.customer.add(in.customer_id);
+    m.direction.add("inbound");
+    m.channel.add(in.channel);
+    m.sender.add(in.sender);
+    m.subject.add(in.subject);
+    m.body.add(in.body);
+    m.status.add("received");
+    m.source.add(event.id);
+    m.correlation.add(event.correlationid);
+    m.kb_article.add_null();
+    m.kb_score.add_null();
+    if (!escalation) {
+      m.id.add(name_based_uuid(kFteNamespace, "message:reply:" + event.id));
+      m.conversation.add(conversation_id);
+      m.ticket.add(ticket_id);
+      m.customer.add(in.customer_id);
+      m.direction.add("outbound");
+      m.channel.add(in.channel);
+      m.sender.add("fte-agent");
+      m.subject.add(in.subject.empty() ? std::string() : "Re: " + in.subject);
+      m.body.add(article->body);
+      m.status.add("pending");
+      m.source.add(event.id);
+      m.correlation.add(event.correlationid);
+      m.kb_article.add(static_cast<std::int64_t>(article->id));
+      m.kb_score.add(article->score);
+    }
+
+    // Built to proto/'s schemas and checked against them in the unit tests;
+    // the escalation service validates what it receives.
+    const auto publish = [&](events::CloudEvent out, const std::string& topic) {
+      out.customerid = in.customer_id;
+      out.subject = in.customer_id;
+      outputs.add_event(event.id, topic, in.customer_id, out);
+    };
+    if (escalation) {
       publish(events::derive_event(event, "agent-worker", "escalation", std::string(kSource),
                                    std::string(kEscalationType),
-                                   {{"customer_id", customer_id},
+                                   {{"customer_id", in.customer_id},
                                     {"ticket_id", ticket_id},
                                     {"conversation_id", conversation_id},
                                     {"message_id", message_id},
                                     {"reason", escalation->reason},
                                     {"reason_detail", truncate_utf8(escalation->detail, 1000)},
                                     {"priority", escalation->priority},
-                                    {"channel", channel},
-                                    {"summary", truncate_utf8(text, 2000)},
+                                    {"channel", in.channel},
+                                    {"summary", truncate_utf8(in.text, 2000)},
                                     {"source_event_id", event.id},
-                                    {"requested_at", format_rfc3339(std::chrono::system_clock::now())}}),
+                                    {"requested_at", requested_at}}),
               options_.topics.escalations);
-    } else {
-      tx.exec_params(kStoreReplySql, conversation_id, ticket_id, customer_id, channel,
-                     subject.empty() ? std::string() : "Re: " + subject, article->body, event.id, event.correlationid,
-                     article->id, article->score);
-      tx.exec_params(kTicketStatusSql, ticket_id, "answered", requested_priority);
     }
-
-    const auto now = std::chrono::system_clock::now();
-    const double latency_ms = std::max(0.0, std::chrono::duration<double, std::milli>(now - received_at).count());
+    const double latency_ms = std::max(0.0, std::chrono::duration<double, std::milli>(now - in.received_at).count());
     publish(events::derive_event(event, "agent-worker", "metric", std::string(kSource), std::string(kMetricType),
-                                 {{"customer_id", customer_id},
+                                 {{"customer_id", in.customer_id},
                                   {"ticket_id", ticket_id},
                                   {"message_id", message_id},
-                                  {"channel", channel},
+                                  {"channel", in.channel},
                                   {"outcome", escalation ? "escalated" : "answered"},
                                   {"latency_ms", latency_ms},
                                   {"kb_score", article ? nlohmann::json(article->score) : nlohmann::json(nullptr)},
                                   {"kb_article_id", article ? nlohmann::json(article->id) : nlohmann::json(nullptr)},
-                                  {"processed_at", format_rfc3339(now)},
+                                  {"processed_at", requested_at},
                                   {"source_event_id", event.id}}),
             options_.topics.metrics_agent);
-
-    for (auto& ack : acks) {
-      const auto report = ack.get();
-      if (!report.ok()) {
-        throw std::runtime_error("publishing to " + report.topic + " failed: " + report.error.message());
-      }
-    }
-    delivery.log.info(escalation ? "message escalated" : "message answered",
-                      {{"customer_id", customer_id},
-                       {"ticket_id", ticket_id},
-                       {"kb_article", article ? article->slug : ""},
-                       {"kb_score", article ? article->score : 0.0},
-                       {"reason", escalation ? escalation->reason : ""}});
-  });
-  if (outcome == pg::DedupOutcome::duplicate) {
-    delivery.log.info("already processed; nothing stored or published");
   }
-  return kafka::HandleResult::done();
+
+  // 5. The rows: tickets (with their final state), messages, and the state
+  //    of tickets that existed before this batch.
+  if (!new_ticket_order.empty()) {
+    for (const auto& id : new_ticket_order) {
+      const auto& state = final_state.at(id);
+      t_priority.add(state.priority);
+      t_status.add(state.status);
+    }
+    tx.exec_prepared(kOpenTickets, t_id.str(), t_conversation.str(), t_customer.str(), t_subject.str(),
+                     t_category.str(), t_priority.str(), t_status.str());
+  }
+  tx.exec_prepared(kStoreMessages, m.id.str(), m.conversation.str(), m.ticket.str(), m.customer.str(),
+                   m.direction.str(), m.channel.str(), m.sender.str(), m.subject.str(), m.body.str(), m.status.str(),
+                   m.source.str(), m.correlation.str(), m.kb_article.str(), m.kb_score.str());
+  pg::ArrayLiteral u_id, u_status, u_priority;
+  for (const auto& [id, state] : final_state) {
+    if (new_tickets.contains(id)) continue;
+    u_id.add(id);
+    u_status.add(state.status);
+    u_priority.add(state.priority);
+  }
+  if (u_id.size() > 0) tx.exec_prepared(kUpdateTickets, u_id.str(), u_status.str(), u_priority.str());
 }
 
 } // namespace fte::agent

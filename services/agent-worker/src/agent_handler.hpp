@@ -1,36 +1,38 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "escalation_policy.hpp"
-#include "fte/contracts/validator.hpp"
-#include "fte/kafka/consumer_runner.hpp"
-#include "fte/kafka/producer.hpp"
 #include "fte/kafka/topics.hpp"
-#include "fte/pg/pool.hpp"
+#include "fte/runtime/exactly_once.hpp"
 
 namespace fte::agent {
 
 struct AgentOptions {
-  std::string group;
   kafka::TopicNames topics;
   /// Knowledge-base answers below this score are not sent; the message is
   /// escalated as low_confidence instead (FTE_KB_MIN_SCORE).
   double min_score = 0.5;
 };
 
-/// Processes one ticket message in one transaction, exactly once per event:
-/// opens or continues the customer's conversation and ticket, stores the
-/// inbound message, stores a knowledge-base reply (status `pending`: outbound
-/// delivery comes later) or escalates, and publishes the escalation request
-/// and a metric event. Those records are acknowledged before the transaction
-/// commits; a failure rolls everything back and the runner retries.
-class AgentHandler {
+/// Processes a batch of ticket messages in one transaction, exactly once per
+/// event: opens or continues each customer's conversation and ticket, stores
+/// the inbound message, stores a knowledge-base reply (status `pending`:
+/// outbound delivery comes later) or escalates, and adds the escalation
+/// request and a metric event to the outputs (published after COMMIT).
+///
+/// A batch gives the same result as its messages one at a time in offset
+/// order: the decisions are made here in that order (a chat message after
+/// an escalated one opens a new ticket), and rows are written set-wise with
+/// clock_timestamp() in that order. Row ids are derived from the event id,
+/// so a retried batch writes the same ids.
+class AgentHandler final : public runtime::DomainHandler {
 public:
-  AgentHandler(AgentOptions options, pg::ConnectionPool& database, kafka::Producer& producer,
-               const contracts::Validator& validator);
+  explicit AgentHandler(AgentOptions options);
 
-  kafka::HandleResult operator()(const kafka::Delivery& delivery) const;
+  void prepare(pqxx::connection& connection) const override;
+  void apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh, runtime::Outputs& outputs) const override;
 
   static constexpr std::string_view kTicketMessageType = "fte.ticket.message.received.v1";
   static constexpr std::string_view kEscalationType = "fte.escalation.requested.v1";
@@ -39,9 +41,6 @@ public:
 
 private:
   AgentOptions options_;
-  pg::ConnectionPool& database_;
-  kafka::Producer& producer_;
-  const contracts::Validator& validator_;
   EscalationPolicy policy_;
 };
 

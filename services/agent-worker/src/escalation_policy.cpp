@@ -13,11 +13,24 @@ int rank(std::string_view priority) {
   return it == kOrder.end() ? 1 : static_cast<int>(it - kOrder.begin());
 }
 
-// Case-sensitive patterns over lower-cased text: libstdc++'s std::regex::icase
-// runs a locale transform per character and state, which made these four
-// searches most of agent-worker's CPU time per message.
-std::regex words(const char* alternatives) {
-  return std::regex(std::string("\\b(") + alternatives + ")\\b", std::regex::ECMAScript | std::regex::optimize);
+bool is_word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || (c >= 'A' && c <= 'Z');
+}
+
+// The text's words, lower-cased: runs of ASCII letters, digits and '_' —
+// what a regular expression's \b separates.
+std::vector<std::string_view> words_of(std::string_view lowered) {
+  std::vector<std::string_view> words;
+  std::size_t i = 0;
+  while (i < lowered.size()) {
+    while (i < lowered.size() && !is_word_char(lowered[i]))
+      ++i;
+    const std::size_t start = i;
+    while (i < lowered.size() && is_word_char(lowered[i]))
+      ++i;
+    if (i > start) words.push_back(lowered.substr(start, i - start));
+  }
+  return words;
 }
 
 std::string lower_ascii(std::string_view text) {
@@ -34,30 +47,57 @@ std::string max_priority(std::string_view a, std::string_view b) {
   return std::string(kOrder[static_cast<std::size_t>(std::max(rank(a), rank(b)))]);
 }
 
+void EscalationPolicy::add_rule(std::string reason, std::string priority,
+                                std::initializer_list<std::string_view> phrases) {
+  const std::size_t rule = rules_.size();
+  rules_.push_back({std::move(reason), std::move(priority)});
+  for (const auto phrase : phrases) {
+    const std::string lowered = lower_ascii(phrase);
+    std::vector<std::string> words;
+    for (const auto w : words_of(lowered))
+      words.emplace_back(w);
+    by_first_word_[words.front()].push_back(Phrase{words, rule, std::string(phrase)});
+  }
+}
+
 EscalationPolicy::EscalationPolicy() {
   // Order matters: the most serious reason wins when several match.
-  rules_.push_back({"legal", "urgent",
-                    words("lawyer|lawyers|attorney|solicitor|legal action|lawsuit|sue|suing|court|legal department")});
-  rules_.push_back({"refund", "high", words("refund|refunds|refunded|money back|chargeback|reimburse|reimbursement")});
-  rules_.push_back({"cancellation", "high",
-                    words("cancel|cancels|cancelling|canceling|cancellation|terminate my|close my account|"
-                          "delete my account")});
-  rules_.push_back({"human_requested", "normal",
-                    words("human|real person|a person|an agent|representative|speak to someone|talk to someone|"
-                          "speak with someone|talk to a|speak to a|call me|manager|supervisor")});
+  add_rule("legal", "urgent",
+           {"lawyer", "lawyers", "attorney", "solicitor", "legal action", "lawsuit", "sue", "suing", "court",
+            "legal department"});
+  add_rule("refund", "high",
+           {"refund", "refunds", "refunded", "money back", "chargeback", "reimburse", "reimbursement"});
+  add_rule("cancellation", "high",
+           {"cancel", "cancels", "cancelling", "canceling", "cancellation", "terminate my", "close my account",
+            "delete my account"});
+  add_rule("human_requested", "normal",
+           {"human", "real person", "a person", "an agent", "representative", "speak to someone", "talk to someone",
+            "speak with someone", "talk to a", "speak to a", "call me", "manager", "supervisor"});
 }
 
 std::optional<EscalationDecision> EscalationPolicy::evaluate(std::string_view text,
                                                              std::string_view requested_priority) const {
-  const std::string subject = lower_ascii(text);
-  for (const auto& rule : rules_) {
-    std::smatch match;
-    if (std::regex_search(subject, match, rule.pattern)) {
-      return EscalationDecision{rule.reason, "matched \"" + match.str(0) + "\"",
-                                max_priority(rule.priority, requested_priority)};
+  const std::string lowered = lower_ascii(text);
+  const auto words = words_of(lowered);
+  const Phrase* best = nullptr;
+  for (std::size_t i = 0; i < words.size() && (best == nullptr || best->rule > 0); ++i) {
+    const auto candidates = by_first_word_.find(std::string(words[i]));
+    if (candidates == by_first_word_.end()) continue;
+    for (const auto& phrase : candidates->second) {
+      if (best != nullptr && phrase.rule >= best->rule) continue;
+      if (i + phrase.words.size() > words.size()) continue;
+      bool match = true;
+      for (std::size_t k = 1; k < phrase.words.size() && match; ++k)
+        match = words[i + k] == phrase.words[k];
+      if (match) best = &phrase;
     }
   }
-  return std::nullopt;
+  if (best == nullptr) {
+    return std::nullopt;
+  }
+  const auto& rule = rules_[best->rule];
+  return EscalationDecision{rule.reason, "matched \"" + best->text + "\"",
+                            max_priority(rule.priority, requested_priority)};
 }
 
 EscalationDecision EscalationPolicy::low_confidence(double best_score, std::string_view requested_priority) {

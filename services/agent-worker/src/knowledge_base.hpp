@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -16,10 +17,19 @@ struct KnowledgeMatch {
   double score = 0; ///< ts_rank_cd normalised to [0, 1): rank / (rank + 1)
 };
 
-/// The best knowledge-base article for a customer's text, by PostgreSQL
-/// full-text search. The text's own lexemes (English stemming, stop words
-/// dropped) are OR-ed, so an article matching most of them ranks first; the
-/// caller decides whether the score is confident enough to answer.
-[[nodiscard]] std::optional<KnowledgeMatch> best_article(pqxx::transaction_base& tx, std::string_view text);
+/// The knowledge base's full-text search, by PostgreSQL. Each text's own
+/// lexemes (English stemming, stop words dropped) are OR-ed, so an article
+/// matching most of them ranks first; the caller decides whether the score
+/// is confident enough to answer.
+class KnowledgeBase {
+public:
+  /// Declares the search statement.
+  static void prepare(pqxx::connection& connection);
+
+  /// The best article for each text, in order (nullopt where none matches),
+  /// in one statement for the whole batch.
+  [[nodiscard]] static std::vector<std::optional<KnowledgeMatch>> best_articles(pqxx::transaction_base& tx,
+                                                                                const std::vector<std::string>& texts);
+};
 
 } // namespace fte::agent

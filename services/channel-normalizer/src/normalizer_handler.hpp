@@ -2,33 +2,24 @@
 
 #include <string>
 
-#include "fte/contracts/validator.hpp"
-#include "fte/kafka/consumer_runner.hpp"
-#include "fte/kafka/producer.hpp"
 #include "fte/kafka/topics.hpp"
-#include "fte/pg/pool.hpp"
+#include "fte/runtime/exactly_once.hpp"
 
 namespace fte::normalizer {
 
-/// Turns channel events into unified ticket messages keyed by customer.
-/// Exactly once per source event: the dedup key, the customer and the
-/// acknowledged publish commit together; a redelivery or replay publishes
-/// nothing new. The offset is committed by the runner only after this
-/// returns, i.e. after the record was acknowledged and the transaction
-/// committed.
-class NormalizerHandler {
+/// Turns channel events into unified ticket messages keyed by customer: the
+/// batch's customers are resolved set-wise, and one ticket message per
+/// source event goes to the outbox, published after COMMIT by
+/// runtime::ExactlyOnceHandler (a redelivery or replay publishes nothing new).
+class NormalizerHandler final : public runtime::DomainHandler {
 public:
-  NormalizerHandler(std::string group, kafka::TopicNames topics, pg::ConnectionPool& database,
-                    kafka::Producer& producer, const contracts::Validator& validator);
+  explicit NormalizerHandler(kafka::TopicNames topics);
 
-  kafka::HandleResult operator()(const kafka::Delivery& delivery) const;
+  void prepare(pqxx::connection& connection) const override;
+  void apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh, runtime::Outputs& outputs) const override;
 
 private:
-  std::string group_;
   kafka::TopicNames topics_;
-  pg::ConnectionPool& database_;
-  kafka::Producer& producer_;
-  const contracts::Validator& validator_;
 };
 
 } // namespace fte::normalizer

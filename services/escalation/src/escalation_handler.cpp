@@ -1,16 +1,26 @@
 #include "escalation_handler.hpp"
 
-#include "fte/pg/dedup.hpp"
+#include "fte/pg/array_literal.hpp"
 
 namespace fte::escalation {
 namespace {
 
-constexpr const char* kRecordEscalationSql =
+// clock_timestamp() in request order: created_at keeps the order of the
+// requests within a batch (a shared now() would tie them).
+constexpr const char* kRecordEscalations = "escalation_record";
+constexpr const char* kRecordEscalationsSql =
     "INSERT INTO escalations (ticket_id, customer_id, message_id, reason, reason_detail, priority, summary, "
-    "source_event_id, correlation_id) VALUES ($1::uuid, $2::uuid, $3::uuid, $4, NULLIF($5, ''), $6, $7, $8, $9) "
-    "ON CONFLICT (source_event_id) DO NOTHING RETURNING id::text";
-constexpr const char* kMarkTicketSql =
-    "UPDATE tickets SET status = 'escalated', updated_at = now() WHERE id = $1::uuid AND status <> 'escalated'";
+    "source_event_id, correlation_id, created_at, updated_at) "
+    "SELECT ticket_id, customer_id, message_id, reason, NULLIF(reason_detail, ''), priority, summary, "
+    "source_event_id, correlation_id, clock_timestamp(), clock_timestamp() "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
+    "$9::text[]) WITH ORDINALITY AS e(ticket_id, customer_id, message_id, reason, reason_detail, priority, summary, "
+    "source_event_id, correlation_id, ord) ORDER BY ord ON CONFLICT (source_event_id) DO NOTHING";
+// Sorted ids: row locks taken in one order by every lane.
+constexpr const char* kMarkTickets = "escalation_mark_tickets";
+constexpr const char* kMarkTicketsSql = "UPDATE tickets t SET status = 'escalated', updated_at = clock_timestamp() "
+                                        "FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS u(id) ORDER BY id) u "
+                                        "WHERE t.id = u.id AND t.status <> 'escalated'";
 
 std::string text(const nlohmann::json& data, const char* field) {
   const auto it = data.find(field);
@@ -19,32 +29,31 @@ std::string text(const nlohmann::json& data, const char* field) {
 
 } // namespace
 
-EscalationHandler::EscalationHandler(std::string group, pg::ConnectionPool& database)
-    : group_(std::move(group)), database_(database) {}
+void EscalationHandler::prepare(pqxx::connection& connection) const {
+  connection.prepare(kRecordEscalations, kRecordEscalationsSql);
+  connection.prepare(kMarkTickets, kMarkTicketsSql);
+}
 
-kafka::HandleResult EscalationHandler::operator()(const kafka::Delivery& delivery) const {
-  const auto& event = delivery.event;
-  if (event.type != kEscalationType) {
-    return kafka::HandleResult::poison("escalation does not handle event type '" + event.type + "'");
+void EscalationHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh,
+                              runtime::Outputs& /*outputs*/) const {
+  pg::ArrayLiteral tickets, customers, messages, reasons, details, priorities, summaries, sources, correlations;
+  for (const auto* d : fresh) {
+    const auto& data = d->event.data;
+    // The schema makes these present; an id that is no uuid fails the cast
+    // (SQLSTATE 22P02) and only that record goes to the DLQ.
+    tickets.add(text(data, "ticket_id"));
+    customers.add(text(data, "customer_id"));
+    messages.add_or_null(text(data, "message_id"));
+    reasons.add(text(data, "reason"));
+    details.add(text(data, "reason_detail"));
+    priorities.add(text(data, "priority"));
+    summaries.add(text(data, "summary"));
+    sources.add(d->event.id);
+    correlations.add(d->event.correlationid);
   }
-  const auto& d = event.data;
-  auto connection = database_.acquire();
-  const auto outcome = pg::run_once(*connection, GroupId(group_), EventId(event.id), [&](pqxx::work& tx) {
-    const auto inserted = tx.exec_params(kRecordEscalationSql, text(d, "ticket_id"), text(d, "customer_id"),
-                                         text(d, "message_id"), text(d, "reason"), text(d, "reason_detail"),
-                                         text(d, "priority"), text(d, "summary"), event.id, event.correlationid);
-    tx.exec_params(kMarkTicketSql, text(d, "ticket_id"));
-    if (!inserted.empty()) {
-      delivery.log.info("escalation recorded", {{"escalation_id", inserted[0][0].as<std::string>()},
-                                                {"ticket_id", text(d, "ticket_id")},
-                                                {"reason", text(d, "reason")},
-                                                {"priority", text(d, "priority")}});
-    }
-  });
-  if (outcome == pg::DedupOutcome::duplicate) {
-    delivery.log.info("escalation already recorded");
-  }
-  return kafka::HandleResult::done();
+  tx.exec_prepared(kRecordEscalations, tickets.str(), customers.str(), messages.str(), reasons.str(), details.str(),
+                   priorities.str(), summaries.str(), sources.str(), correlations.str());
+  tx.exec_prepared(kMarkTickets, tickets.str());
 }
 
 } // namespace fte::escalation

@@ -1,25 +1,21 @@
 #pragma once
 
-#include <string>
+#include <string_view>
 
-#include "fte/kafka/consumer_runner.hpp"
-#include "fte/pg/pool.hpp"
+#include "fte/runtime/exactly_once.hpp"
 
 namespace fte::escalation {
 
-/// Records one escalation per request, exactly once: the row and the dedup
-/// key commit together, and the ticket is marked escalated.
-class EscalationHandler {
+/// Records one escalation per request, exactly once: a batch's rows and
+/// dedup keys commit together, and the tickets are marked escalated. The
+/// ticket a request names is always committed before the request exists
+/// (agent-worker publishes through its outbox after COMMIT, ADR 0007).
+class EscalationHandler final : public runtime::DomainHandler {
 public:
-  EscalationHandler(std::string group, pg::ConnectionPool& database);
-
-  kafka::HandleResult operator()(const kafka::Delivery& delivery) const;
+  void prepare(pqxx::connection& connection) const override;
+  void apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh, runtime::Outputs& outputs) const override;
 
   static constexpr std::string_view kEscalationType = "fte.escalation.requested.v1";
-
-private:
-  std::string group_;
-  pg::ConnectionPool& database_;
 };
 
 } // namespace fte::escalation

@@ -1,5 +1,6 @@
 // escalation: records escalation requests and serves them to the people who
 // take them.
+#include <memory>
 #include <thread>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -7,43 +8,64 @@
 
 #include "escalation_api.hpp"
 #include "escalation_handler.hpp"
-#include "fte/kafka/topics.hpp"
 #include "fte/runtime/consumer_service.hpp"
 
-int main() {
-  return fte::runtime::Service::main("escalation", "0.0.0.0:9103", [](fte::runtime::Service& service) {
-    const auto& env = service.env();
-    const auto topics = fte::kafka::TopicNames::from_env(env);
-    auto parts = fte::runtime::ConsumerServiceParts::from_env(service, {topics.escalations});
-    const fte::escalation::EscalationHandler handler(parts.consumer_options.group_id, *parts.database);
-    fte::kafka::ConsumerRunner runner(parts.consumer_options, std::cref(handler), *parts.producer, service.logger(),
-                                      service.registry());
-    runner.set_validator([&parts](const fte::events::CloudEvent& e) { return parts.validator->validate(e); });
+namespace {
 
-    // The API reads through its own small pool so a busy consumer never
-    // starves it (and the other way round).
-    fte::pg::ConnectionPool api_database(env.get_or("FTE_DATABASE_URL", "postgresql://fte@127.0.0.1:15432/fte"), 2);
-    const fte::escalation::EscalationApi api(api_database, service.logger());
-    boost::asio::io_context io(2);
-    fte::http::Server server(
-        io.get_executor(),
-        fte::http::ServerOptions::from_address(env.get_or("FTE_HTTP_ADDR", "0.0.0.0:8083"), "FTE_HTTP_ADDR"),
-        [&api](fte::http::Request request) -> boost::asio::awaitable<fte::http::Response> {
-          co_return api.handle(request);
-        },
-        service.logger());
-    server.start();
-    auto work = boost::asio::make_work_guard(io);
-    std::vector<std::thread> pool;
+// The escalation API beside the consumer. It reads through its own small
+// pool so a busy consumer never starves it (and the other way round).
+class ApiServer {
+public:
+  explicit ApiServer(fte::runtime::Service& service)
+      : database_(service.env().get_or("FTE_DATABASE_URL", fte::runtime::kDefaultDatabaseUrl), 2),
+        api_(database_, service.logger()), io_(2),
+        server_(
+            io_.get_executor(),
+            fte::http::ServerOptions::from_address(service.env().get_or("FTE_HTTP_ADDR", "0.0.0.0:8083"),
+                                                   "FTE_HTTP_ADDR"),
+            [this](fte::http::Request request) -> boost::asio::awaitable<fte::http::Response> {
+              co_return api_.handle(request);
+            },
+            service.logger()),
+        work_(boost::asio::make_work_guard(io_)) {
+    server_.start();
     for (int i = 0; i < 2; ++i)
-      pool.emplace_back([&io] { io.run(); });
-
-    const int code = fte::runtime::run_consumer(service, runner, *parts.producer);
-    server.stop();
-    work.reset();
-    io.stop();
-    for (auto& t : pool)
+      threads_.emplace_back([this] { io_.run(); });
+  }
+  ~ApiServer() {
+    server_.stop();
+    work_.reset();
+    io_.stop();
+    for (auto& t : threads_)
       t.join();
-    return code;
+  }
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+private:
+  fte::pg::ConnectionPool database_;
+  fte::escalation::EscalationApi api_;
+  boost::asio::io_context io_;
+  fte::http::Server server_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+};
+
+} // namespace
+
+int main() {
+  return fte::runtime::consumer_service_main({
+      .name = "escalation",
+      .admin_address = "0.0.0.0:9103",
+      .input_topics = [](const fte::kafka::TopicNames& t) { return std::vector<std::string>{t.escalations}; },
+      .accepted_types = {std::string(fte::escalation::EscalationHandler::kEscalationType)},
+      .make_domain = [](fte::runtime::Service&,
+                        const fte::kafka::TopicNames&) -> std::unique_ptr<fte::runtime::DomainHandler> {
+        return std::make_unique<fte::escalation::EscalationHandler>();
+      },
+      .start_beside = [](fte::runtime::Service& service) -> std::function<void()> {
+        auto api = std::make_shared<ApiServer>(service);
+        return [api]() mutable { api.reset(); };
+      },
   });
 }

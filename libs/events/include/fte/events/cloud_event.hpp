@@ -86,5 +86,9 @@ struct EnvelopeError {
 /// the required attributes present and of the right type, a parseable time.
 /// The trace context is taken from `headers` when present and valid.
 [[nodiscard]] std::variant<CloudEvent, EnvelopeError> parse_event(std::string_view value, const Headers& headers = {});
+/// The same checks on a value already parsed as JSON (a consumer parses the
+/// bytes once, validates that document against proto/, then reads it here).
+[[nodiscard]] std::variant<CloudEvent, EnvelopeError> event_from_json(const nlohmann::json& j,
+                                                                      const Headers& headers = {});
 
 } // namespace fte::events

@@ -1,25 +1,21 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "fte/common/logging.hpp"
 #include "fte/events/cloud_event.hpp"
 #include "fte/kafka/backoff.hpp"
 #include "fte/kafka/client_config.hpp"
-#include "fte/kafka/handles.hpp"
 #include "fte/kafka/producer.hpp"
 #include "fte/kafka/record.hpp"
 
@@ -30,14 +26,24 @@ class Registry;
 namespace fte::kafka {
 
 /// Thrown by a handler for a record that can never succeed (it violates its
-/// schema, refers to something impossible): it goes to the DLQ at once.
+/// schema, refers to something impossible, breaks a database constraint):
+/// it goes to the DLQ at once.
 class PoisonError : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
 
-/// What a handler says about one attempt. Any other exception a handler
-/// throws counts as `retry` with the exception's message.
+/// Thrown by a handler when something it depends on (the database, the
+/// broker) cannot be reached. The record is not at fault: it is retried with
+/// backoff for as long as that lasts, without using up its attempts, so an
+/// outage sends nothing to the DLQ.
+class UnavailableError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// What a per-record handler says about one attempt. Any other exception a
+/// handler throws counts as `retry` with the exception's message.
 struct HandleResult {
   enum class Status { done, retry, poison };
   Status status = Status::done;
@@ -48,17 +54,27 @@ struct HandleResult {
   static HandleResult poison(std::string reason) { return {Status::poison, std::move(reason)}; }
 };
 
-/// One attempt at one record, as the handler sees it.
+/// One record as a handler sees it: parsed, checked against its schema, and
+/// of a type the consumer accepts.
 struct Delivery {
   const ConsumedRecord& record;
   const events::CloudEvent& event;
-  int attempt;       ///< 1-based
-  const Logger& log; ///< carries correlation_id, event_id, topic, partition, offset
+  int attempt;       ///< 1-based; a record in a first batch attempt is at 1
+  const Logger& log; ///< the runner's logger; per-record lines belong at debug
 };
 
+/// Handles one record; see HandleResult.
 using RecordHandler = std::function<HandleResult(const Delivery&)>;
-/// Returns a description of the violation, or nullopt when the event is valid.
-using EventValidator = std::function<std::optional<std::string>(const events::CloudEvent&)>;
+/// Handles the records a lane has ready, in offset order per key, as one
+/// unit: returns when all of them are done, throws when none is (a batch is
+/// all or nothing). After a throw the runner retries the records one at a
+/// time (a span of one), so retries, backoff and the DLQ act on the one bad
+/// record: PoisonError dead-letters it, UnavailableError waits, anything
+/// else uses up an attempt.
+using BatchHandler = std::function<void(std::span<const Delivery> batch)>;
+/// Checks a record value as it arrived (the parsed JSON envelope); returns a
+/// description of the violation, or nullopt when it is valid.
+using EventValidator = std::function<std::optional<std::string>(const nlohmann::json& envelope)>;
 
 struct ConsumerOptions {
   ClientSettings client;
@@ -69,17 +85,29 @@ struct ConsumerOptions {
   /// pod gets its partitions back without a rebalance.
   std::optional<std::string> group_instance_id;
   /// Worker lanes: records with the same key always go to the same lane and
-  /// are handled in offset order; different keys proceed in parallel.
-  int lanes = 8;
+  /// are handled in offset order; different keys proceed in parallel. Each
+  /// lane runs one batch at a time, so this is also the number of concurrent
+  /// transactions: twice the cores by default, since a lane spends part of
+  /// its time waiting on the database and the broker.
+  int lanes = 4;
   /// Records dispatched and not yet finished, above which polling pauses.
-  int max_in_flight = 1000;
+  int max_in_flight = 10'000;
+  /// A lane's batch: at most this many records...
+  int batch_max_records = 500;
+  /// ...and, once a lane has one record, at most this long waiting for more
+  /// before it starts (0: take what is there).
+  std::chrono::milliseconds batch_max_wait{2};
   std::chrono::milliseconds commit_interval{1000};
   /// How long a stop or a revocation waits for in-flight records.
   std::chrono::milliseconds shutdown_timeout{25'000};
   RetryPolicy retry;
   std::string dlq_topic = "fte.dlq";
+  /// Event types this consumer handles; any other goes to the DLQ at once.
+  /// Empty: every type.
+  std::vector<std::string> accepted_types;
 
-  /// FTE_CONSUMER_LANES, FTE_CONSUMER_MAX_IN_FLIGHT, FTE_COMMIT_INTERVAL_MS,
+  /// FTE_CONSUMER_LANES, FTE_CONSUMER_MAX_IN_FLIGHT, FTE_CONSUMER_BATCH_MAX,
+  /// FTE_CONSUMER_BATCH_WAIT_MS, FTE_COMMIT_INTERVAL_MS,
   /// FTE_SHUTDOWN_TIMEOUT_MS, FTE_POD_NAME, FTE_DLQ_TOPIC, the retry policy
   /// and the client settings. @throws ConfigError
   static ConsumerOptions from_env(const Environment& env, std::string service_name, std::string group_id,
@@ -88,27 +116,36 @@ struct ConsumerOptions {
 
 /// Runs a consumer group member: at-least-once delivery, exactly-once effect
 /// when the handler records the event id in the same transaction as its
-/// state change (fte::pg::run_once).
+/// state change (fte::pg::run_once, fte::runtime::ExactlyOnceHandler).
+///
+/// Records are parsed and validated once, in the lane that owns their key
+/// (a record that is not a CloudEvent, violates its schema or has a type the
+/// consumer does not accept is dead-lettered at once), then handed to the
+/// handler: a batch handler gets every record its lane has ready, up to
+/// batch_max_records, in one call.
 ///
 /// When an offset is committed: only after every record at or below it in
 /// that partition has finished — handled successfully, or written to the DLQ
 /// and acknowledged by the broker. Commits happen every commit_interval, on
 /// revocation of a partition, and when stopping; never before processing.
-/// A record that fails transiently is retried in place with exponential
-/// backoff and jitter (so later records of the same key wait), up to
-/// retry.max_attempts attempts, then dead-lettered. A record that is not a
-/// CloudEvent, fails validation, or whose handler says poison is
-/// dead-lettered at once.
+/// A record that fails is retried in place with exponential backoff and
+/// jitter (so later records of the same key wait), up to retry.max_attempts
+/// attempts, then dead-lettered; while a dependency is unavailable
+/// (UnavailableError) it waits without using up attempts.
 class ConsumerRunner {
 public:
   /// @throws ConfigError when librdkafka rejects the configuration.
   ConsumerRunner(ConsumerOptions options, RecordHandler handler, Producer& dlq_producer, Logger logger,
                  std::shared_ptr<prometheus::Registry> metrics = nullptr);
+  /// @throws ConfigError when librdkafka rejects the configuration.
+  ConsumerRunner(ConsumerOptions options, BatchHandler handler, Producer& dlq_producer, Logger logger,
+                 std::shared_ptr<prometheus::Registry> metrics = nullptr);
   ~ConsumerRunner();
   ConsumerRunner(const ConsumerRunner&) = delete;
   ConsumerRunner& operator=(const ConsumerRunner&) = delete;
 
-  /// Checks each event before the handler sees it (proto/ schemas).
+  /// Checks each record's envelope (and data) before the handler sees it.
+  /// Set before run().
   void set_validator(EventValidator validator);
 
   /// Subscribes and processes until stop(); then stops polling, finishes
@@ -118,60 +155,20 @@ public:
   void stop() noexcept;
 
   /// True once the member has received its first assignment.
-  [[nodiscard]] bool assigned() const noexcept { return assigned_.load(); }
+  [[nodiscard]] bool assigned() const noexcept;
 
   struct Counters {
     std::uint64_t handled = 0;       ///< records finished by the handler
-    std::uint64_t attempts = 0;      ///< handler invocations
+    std::uint64_t attempts = 0;      ///< handler invocations (a batch counts once)
     std::uint64_t dead_lettered = 0; ///< records written to the DLQ
     std::uint64_t commits = 0;       ///< successful offset commits
+    std::uint64_t batches = 0;       ///< batches handled whole
   };
   [[nodiscard]] Counters counters() const noexcept;
 
 private:
-  struct PartitionKey {
-    std::string topic;
-    std::int32_t partition;
-    auto operator<=>(const PartitionKey&) const = default;
-  };
-  struct PartitionProgress {
-    std::set<std::int64_t> pending; ///< dispatched and not finished (or abandoned)
-    int running = 0;                ///< dispatched and still being worked on
-    std::int64_t next_offset = -1;  ///< highest dispatched offset + 1
-    std::int64_t committed = -1;
-  };
-  class Lane;
-  struct Metrics;
-
-  static void on_rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
-                           void* opaque);
-  void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
-  void dispatch(ConsumedRecord record);
-  void process(const ConsumedRecord& record);
-  /// Returns false when the record had to be abandoned (DLQ unreachable while stopping).
-  bool dead_letter(const ConsumedRecord& record, const std::string& reason, int attempts, const Logger& log);
-  void finish(const ConsumedRecord& record, bool done);
-  void commit(const std::vector<PartitionKey>* only);
-  bool wait_idle(const std::vector<PartitionKey>* only, std::chrono::milliseconds timeout);
-  bool sleep_unless_stopped(std::chrono::milliseconds delay);
-
-  ConsumerOptions options_;
-  RecordHandler handler_;
-  EventValidator validator_;
-  Producer& dlq_;
-  Logger logger_;
-  std::unique_ptr<Metrics> metrics_;
-  KafkaHandle consumer_;
-  std::vector<std::unique_ptr<Lane>> lanes_;
-
-  mutable std::mutex progress_mutex_;
-  std::condition_variable progress_changed_;
-  std::map<PartitionKey, PartitionProgress> progress_;
-  int in_flight_ = 0;
-
-  std::atomic<bool> stop_requested_{false};
-  std::atomic<bool> assigned_{false};
-  std::atomic<std::uint64_t> handled_{0}, attempts_{0}, dead_lettered_{0}, commits_{0};
+  class Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 } // namespace fte::kafka

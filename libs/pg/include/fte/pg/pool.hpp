@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -25,7 +26,11 @@ public:
 /// replaced on its next lease, so a database restart heals by itself.
 class ConnectionPool {
 public:
-  ConnectionPool(std::string url, std::size_t size);
+  /// Runs on every new connection before its first lease, e.g. to declare
+  /// prepared statements (a replaced connection gets them again).
+  using ConnectionInit = std::function<void(pqxx::connection&)>;
+
+  ConnectionPool(std::string url, std::size_t size, ConnectionInit init = nullptr);
 
   class Lease {
   public:
@@ -56,6 +61,7 @@ private:
   void give_back(std::unique_ptr<pqxx::connection> connection);
 
   std::string url_;
+  ConnectionInit init_;
   std::mutex mutex_;
   std::condition_variable available_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_; ///< null entries are free slots without a connection
@@ -63,7 +69,22 @@ private:
 
 /// True for errors where the same transaction may succeed if tried again:
 /// a lost connection, a serialization failure or deadlock, an unknown commit
-/// outcome (safe because effects are deduplicated), a pool timeout.
+/// outcome (safe because effects are deduplicated), a pool timeout, the
+/// server shutting down or out of resources.
 [[nodiscard]] bool is_transient(const std::exception& error) noexcept;
+
+/// True when the database itself cannot be used right now (connection lost
+/// or refused, server shutting down or starting, pool exhausted, commit
+/// outcome unknown): no record is at fault, so a consumer waits rather than
+/// using up attempts.
+[[nodiscard]] bool is_unavailable(const std::exception& error) noexcept;
+
+/// True for errors that the same input will always raise: a violated
+/// constraint (SQLSTATE class 23), bad data (22), a statement the server
+/// rejects (42). A consumer sends such a record to the DLQ at once.
+[[nodiscard]] bool is_permanent(const std::exception& error) noexcept;
+
+/// The SQLSTATE of a server error, or empty.
+[[nodiscard]] std::string sqlstate_of(const std::exception& error);
 
 } // namespace fte::pg

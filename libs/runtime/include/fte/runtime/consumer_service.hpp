@@ -1,34 +1,50 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fte/contracts/validator.hpp"
 #include "fte/kafka/consumer_runner.hpp"
 #include "fte/kafka/producer.hpp"
+#include "fte/kafka/topics.hpp"
 #include "fte/pg/pool.hpp"
+#include "fte/runtime/exactly_once.hpp"
 #include "fte/runtime/service.hpp"
 
 namespace fte::runtime {
 
-/// The pieces every consuming service has: a producer (outputs and the DLQ),
-/// a PostgreSQL pool sized to the consumer's lanes, the proto/ validator, and
-/// the consumer options from the environment (group FTE_CONSUMER_GROUP,
-/// default `fte.<service>`).
-struct ConsumerServiceParts {
-  std::unique_ptr<kafka::Producer> producer;
-  std::unique_ptr<pg::ConnectionPool> database;
-  std::unique_ptr<contracts::Validator> validator;
-  kafka::ConsumerOptions consumer_options;
+/// The default PostgreSQL URL of every fte process (FTE_DATABASE_URL).
+inline constexpr std::string_view kDefaultDatabaseUrl = "postgresql://fte@127.0.0.1:15432/fte";
 
-  /// @throws ConfigError
-  static ConsumerServiceParts from_env(const Service& service, std::vector<std::string> topics);
+/// What a consuming service is, beyond the shape they all share.
+struct ConsumerServiceSpec {
+  std::string name;               ///< e.g. "channel-normalizer"
+  std::string_view admin_address; ///< default FTE_ADMIN_ADDR
+  std::vector<std::string> (*input_topics)(const kafka::TopicNames& topics) = nullptr;
+  std::vector<std::string> accepted_types; ///< any other type goes to the DLQ at once
+  /// Builds the domain logic once configuration is read.
+  std::function<std::unique_ptr<DomainHandler>(Service& service, const kafka::TopicNames& topics)> make_domain;
+  /// Optional: starts something beside the consumer (escalation's HTTP API)
+  /// after the admin listener is up; returns the action that stops it.
+  std::function<std::function<void()>(Service& service)> start_beside;
 };
 
-/// Runs `runner` until SIGTERM: readiness = consumer assigned and a broker
-/// reachable; SIGTERM stops polling, drains, commits and leaves the group;
-/// then the producer flushes. Returns the process exit code.
-int run_consumer(Service& service, kafka::ConsumerRunner& runner, kafka::Producer& producer);
+/// How long processed_messages keeps an id: FTE_DEDUP_RETENTION_MS, by
+/// default the topics' retention (FTE_TOPIC_RETENTION_MS) plus one day, so
+/// no redelivery or replay within retention can slip past dedup.
+/// @throws ConfigError
+[[nodiscard]] std::chrono::milliseconds dedup_retention_from_env(const Environment& env);
+
+/// The whole main() of a consuming service: configuration, the producer
+/// (outputs and the DLQ), a PostgreSQL pool with prepared statements, the
+/// proto/ validator, the batched consumer runner with the exactly-once
+/// handler around the domain, the dedup pruner, readiness (assigned and a
+/// broker reachable) and SIGTERM (stop polling, drain, commit, leave the
+/// group, flush the producer). Returns the process exit code.
+int consumer_service_main(const ConsumerServiceSpec& spec);
 
 } // namespace fte::runtime

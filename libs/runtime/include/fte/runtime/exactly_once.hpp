@@ -1,0 +1,108 @@
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "fte/common/logging.hpp"
+#include "fte/kafka/consumer_runner.hpp"
+#include "fte/kafka/producer.hpp"
+#include "fte/pg/pool.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace fte::runtime {
+
+/// The records a batch produces, each tied to the event that caused it, in
+/// the order they are to be published.
+class Outputs {
+public:
+  struct Item {
+    std::string source_event_id;
+    int seq = 0; ///< order among the outputs of one source event
+    kafka::ProducerRecord record;
+  };
+
+  /// Adds an event as a record of `topic` keyed by `key`; the envelope is
+  /// serialised here, once.
+  void add_event(const std::string& source_event_id, std::string topic, std::string key,
+                 const events::CloudEvent& event);
+  [[nodiscard]] const std::vector<Item>& items() const noexcept { return items_; }
+  [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
+
+private:
+  std::vector<Item> items_;
+};
+
+/// A consuming service's own logic: what one batch of first-seen events
+/// changes in the database and which events it produces. Everything else —
+/// claiming ids, the outbox, publishing, acknowledgements, error
+/// classification — is ExactlyOnceHandler's.
+class DomainHandler {
+public:
+  virtual ~DomainHandler() = default;
+  /// Declares the domain's prepared statements on a new connection.
+  virtual void prepare(pqxx::connection& connection) const = 0;
+  /// Applies `fresh` (events this consumer group has never applied, in
+  /// offset order per key) inside `tx`, adding what they produce to
+  /// `outputs`. Throws to fail the batch: kafka::PoisonError when a record
+  /// can never be applied (the runner then isolates it), anything else to
+  /// retry.
+  virtual void apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh, Outputs& outputs) const = 0;
+};
+
+/// The exactly-once shape every consumer shares, as a batch handler:
+///
+///   1. one transaction: claim the batch's event ids in processed_messages
+///      with one statement (sorted, so concurrent batches lock in one
+///      order); the domain applies the first-seen ones; their outputs go to
+///      the outbox table; COMMIT;
+///   2. publish the outputs (and, for events claimed before, whatever the
+///      outbox still holds for them) asynchronously, in batch order, and
+///      await every acknowledgement once;
+///   3. delete the published outbox rows (synchronous_commit off: losing
+///      that delete only means republishing records whose ids downstream
+///      consumers deduplicate).
+///
+/// Only then does the runner finish the offsets. Nothing downstream can see
+/// an output before the state it refers to is committed (ADR 0007).
+///
+/// Errors: a database that cannot be reached becomes kafka::UnavailableError
+/// (wait, no attempt used); a permanent SQL error (constraint, data,
+/// statement: pg::is_permanent) becomes kafka::PoisonError (DLQ at once
+/// when the record is alone); a broker that does not acknowledge becomes
+/// UnavailableError after COMMIT — the retry finds the events claimed and
+/// publishes from the outbox.
+class ExactlyOnceHandler {
+public:
+  ExactlyOnceHandler(std::string group, pg::ConnectionPool& database, kafka::Producer& producer,
+                     const DomainHandler& domain, Logger logger,
+                     const std::shared_ptr<prometheus::Registry>& metrics = nullptr);
+  ~ExactlyOnceHandler();
+  ExactlyOnceHandler(const ExactlyOnceHandler&) = delete;
+  ExactlyOnceHandler& operator=(const ExactlyOnceHandler&) = delete;
+
+  /// Declares the claim and outbox statements on a new connection.
+  static void prepare(pqxx::connection& connection);
+
+  /// The kafka::BatchHandler. @throws see the class comment.
+  void operator()(std::span<const kafka::Delivery> batch) const;
+
+private:
+  struct Metrics;
+  void handle(std::span<const kafka::Delivery> batch) const;
+
+  std::string group_;
+  pg::ConnectionPool& database_;
+  kafka::Producer& producer_;
+  const DomainHandler& domain_;
+  Logger logger_;
+  std::unique_ptr<Metrics> metrics_;
+};
+
+} // namespace fte::runtime
