@@ -270,6 +270,7 @@ TEST_F(ConsumerRunnerTest, AlwaysFailingRecordGoesToTheDlqAfterFiveAttempts) {
   // The same customer's next record waited for the DLQ write, then ran.
   ASSERT_TRUE(eventually([&] { return after_handled.load() == 1; }, 10s));
   expect_all_committed(opts.group_id, topic.name(), 3);
+  EXPECT_EQ(read_whole_topic(stack, dlq.name()).size(), 1U) << "exactly one DLQ record, nothing more";
 }
 
 TEST_F(ConsumerRunnerTest, PoisonAndSchemaViolationsGoToTheDlqAtOnce) {
@@ -310,6 +311,7 @@ TEST_F(ConsumerRunnerTest, PoisonAndSchemaViolationsGoToTheDlqAtOnce) {
   EXPECT_TRUE(std::any_of(errors.begin(), errors.end(),
                           [](const auto& e) { return e.starts_with("poison: schema violation"); }));
   expect_all_committed(opts.group_id, topic.name(), 3);
+  EXPECT_EQ(read_whole_topic(stack, dlq.name()).size(), 2U) << "exactly the two bad records, nothing more";
 }
 
 } // namespace

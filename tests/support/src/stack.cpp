@@ -120,6 +120,52 @@ read_topic(const StackAddresses& stack, const std::string& topic,
   return records;
 }
 
+std::vector<kafka::ConsumedRecord> read_whole_topic(const StackAddresses& stack, const std::string& topic,
+                                                    std::chrono::milliseconds timeout) {
+  kafka::TopicAdmin admin(settings(stack, "fte-test-admin"), test_logger("admin"), timeout);
+  const auto description = admin.describe({topic})[0];
+  if (!description.exists) throw std::runtime_error("read_whole_topic: no topic " + topic);
+  const auto ends = end_offsets(stack, topic, description.partitions);
+  std::map<int, std::int64_t> next; // per partition: the next offset still to read
+  std::size_t expected = 0;
+  for (const auto& [p, end] : ends) {
+    next[p] = 0;
+    expected += static_cast<std::size_t>(end);
+  }
+  auto records = read_topic(
+      stack, topic,
+      [&](const std::vector<kafka::ConsumedRecord>& rs) {
+        for (auto i = rs.size() - std::min(rs.size(), std::size_t{1}); i < rs.size(); ++i)
+          next[rs[i].partition] = std::max(next[rs[i].partition], rs[i].offset + 1);
+        return std::all_of(ends.begin(), ends.end(), [&](const auto& e) { return next[e.first] >= e.second; });
+      },
+      timeout);
+  for (const auto& [p, end] : ends) {
+    if (next[p] < end) {
+      throw std::runtime_error("read_whole_topic: " + topic + " partition " + std::to_string(p) + " read to " +
+                               std::to_string(next[p]) + " of " + std::to_string(end) + " within " +
+                               std::to_string(timeout.count()) + " ms (" + std::to_string(expected) + " expected)");
+    }
+  }
+  return records;
+}
+
+bool wait_caught_up(const StackAddresses& stack, const std::string& group, const std::string& topic,
+                    std::chrono::milliseconds timeout, int partitions) {
+  return eventually(
+      [&] {
+        const auto ends = end_offsets(stack, topic, partitions);
+        const auto committed = committed_offsets(stack, group, topic, partitions);
+        for (const auto& [p, end] : ends) {
+          if (end == 0) continue;
+          const auto it = committed.find(p);
+          if (it == committed.end() || it->second < end) return false;
+        }
+        return true;
+      },
+      timeout);
+}
+
 std::map<int, std::int64_t> committed_offsets(const StackAddresses& stack, const std::string& group,
                                               const std::string& topic, int partitions) {
   auto consumer = make_consumer(stack, group);

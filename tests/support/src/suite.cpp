@@ -1,5 +1,6 @@
 #include "fte/testing/suite.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -95,7 +96,9 @@ Suite::Suite(std::map<std::string, std::string> extra_env)
 
 Suite::~Suite() {
   for (auto it = std::rbegin(kServices); it != std::rend(kServices); ++it) {
-    if (auto p = processes_.find(*it); p != processes_.end() && p->second) p->second->terminate(10s);
+    for (auto& [name, process] : processes_) {
+      if (name.substr(0, name.find('#')) == *it && process) process->terminate(10s);
+    }
   }
   processes_.clear();
   try {
@@ -107,25 +110,27 @@ Suite::~Suite() {
   }
 }
 
-void Suite::start(const std::string& service, std::chrono::milliseconds timeout) {
+void Suite::start(const std::string& instance, std::chrono::milliseconds timeout) {
+  const std::string service = instance.substr(0, instance.find('#'));
+  admin_ports_.try_emplace(instance, free_port());
   auto env = env_;
-  env["FTE_ADMIN_ADDR"] = "127.0.0.1:" + std::to_string(admin_ports_.at(service));
+  env["FTE_ADMIN_ADDR"] = "127.0.0.1:" + std::to_string(admin_ports_.at(instance));
   env["FTE_CONSUMER_GROUP"] = group(service);
   if (service == "webhook-gateway") env["FTE_HTTP_ADDR"] = "127.0.0.1:" + std::to_string(gateway_port_);
   if (service == "escalation") env["FTE_HTTP_ADDR"] = "127.0.0.1:" + std::to_string(escalation_port_);
-  const int n = ++starts_[service];
+  const int n = ++starts_[instance];
   const auto log =
-      (std::filesystem::temp_directory_path() / (prefix_ + service + "." + std::to_string(n) + ".log")).string();
-  processes_[service] = std::make_unique<ChildProcess>(service_binary(service), std::vector<std::string>{}, env, log);
+      (std::filesystem::temp_directory_path() / (prefix_ + instance + "." + std::to_string(n) + ".log")).string();
+  processes_[instance] = std::make_unique<ChildProcess>(service_binary(service), std::vector<std::string>{}, env, log);
   const bool ready = eventually(
       [&] {
-        if (!processes_[service]->running()) return false;
-        return http_request(admin_ports_.at(service), "GET", "/readyz", {}, {}, 2s).status == 200;
+        if (!processes_[instance]->running()) return false;
+        return http_request(admin_ports_.at(instance), "GET", "/readyz", {}, {}, 2s).status == 200;
       },
       timeout);
   if (!ready) {
-    throw std::runtime_error(service + " not ready within " + std::to_string(timeout.count()) + " ms:\n" +
-                             processes_[service]->log_tail());
+    throw std::runtime_error(instance + " not ready within " + std::to_string(timeout.count()) + " ms:\n" +
+                             processes_[instance]->log_tail());
   }
 }
 
@@ -133,6 +138,31 @@ void Suite::kill(const std::string& service) { processes_.at(service)->kill_hard
 
 int Suite::stop(const std::string& service, std::chrono::milliseconds timeout) {
   return processes_.at(service)->terminate(timeout);
+}
+
+bool Suite::wait_until_drained(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::pair<const char*, std::string> inputs[] = {{"channel-normalizer", topics_.webform_inbound},
+                                                        {"agent-worker", topics_.tickets_incoming},
+                                                        {"escalation", topics_.escalations}};
+  // In pipeline order: a later stage's input is final once the earlier stage
+  // has drained.
+  for (const auto& [service, topic] : inputs) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !wait_caught_up(stack_, group(service), topic, left)) return false;
+  }
+  return true;
+}
+
+void run_stack_command(const std::string& variable) {
+  const auto command = Environment::from_process().get(variable);
+  if (!command || command->empty()) {
+    throw std::runtime_error(variable + " is not set: run the robustness tier through deploy/local/fte-local test");
+  }
+  if (const int rc = std::system(command->c_str()); rc != 0) {
+    throw std::runtime_error(variable + " (" + *command + ") exited with " + std::to_string(rc));
+  }
 }
 
 std::string Suite::logs() const {

@@ -55,11 +55,22 @@ read_topic(const StackAddresses& stack, const std::string& topic,
            const std::function<bool(const std::vector<kafka::ConsumedRecord>&)>& predicate,
            std::chrono::milliseconds timeout);
 
+/// Reads `topic` whole: every record below each partition's high watermark
+/// as it was when called (so nothing already written can be missed, as a
+/// count-based stop could). @throws when that takes longer than `timeout`.
+std::vector<kafka::ConsumedRecord> read_whole_topic(const StackAddresses& stack, const std::string& topic,
+                                                    std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 /// Committed offsets of `group` on `topic`, by partition (-1001 = none).
 std::map<int, std::int64_t> committed_offsets(const StackAddresses& stack, const std::string& group,
                                               const std::string& topic, int partitions);
 /// High watermarks of `topic`, by partition.
 std::map<int, std::int64_t> end_offsets(const StackAddresses& stack, const std::string& topic, int partitions);
+
+/// Waits until `group`'s committed offsets on `topic` reach the topic's end
+/// offsets in every partition that has records; false after `timeout`.
+bool wait_caught_up(const StackAddresses& stack, const std::string& group, const std::string& topic,
+                    std::chrono::milliseconds timeout, int partitions = 12);
 
 /// Polls `condition` every 50 ms until true or `timeout`; returns the last result.
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);

@@ -45,6 +45,8 @@ public:
   Suite& operator=(const Suite&) = delete;
 
   /// Starts (or restarts) one service and waits until /readyz answers 200.
+  /// `service#N` starts another instance of `service` (same group, its own
+  /// admin port), e.g. a second agent-worker joining the group.
   void start(const std::string& service, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   /// SIGKILL.
   void kill(const std::string& service);
@@ -58,6 +60,9 @@ public:
   [[nodiscard]] std::uint16_t escalation_port() const noexcept { return escalation_port_; }
   [[nodiscard]] std::uint16_t admin_port(const std::string& service) const { return admin_ports_.at(service); }
   [[nodiscard]] std::string group(const std::string& service) const { return prefix_ + "fte." + service; }
+  /// Waits until every consumer group has committed to the end of its
+  /// input topic: nothing is left to process (no fixed sleep).
+  [[nodiscard]] bool wait_until_drained(std::chrono::milliseconds timeout);
   /// The last lines each service logged, for failure messages.
   [[nodiscard]] std::string logs() const;
 
@@ -79,6 +84,11 @@ private:
   std::map<std::string, std::unique_ptr<ChildProcess>> processes_;
   std::map<std::string, int> starts_;
 };
+
+/// Stops or starts the local stack's PostgreSQL with the command that
+/// deploy/local/fte-local test exports (FTE_PG_STOP_COMMAND,
+/// FTE_PG_START_COMMAND). @throws when the variable is unset or it fails.
+void run_stack_command(const std::string& variable);
 
 /// Where a service binary is in the build tree.
 [[nodiscard]] std::string service_binary(const std::string& service);
