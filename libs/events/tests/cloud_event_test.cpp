@@ -89,3 +89,20 @@ TEST(CloudEvent, RejectsBrokenEnvelopesWithAReason) {
 
 } // namespace
 } // namespace fte::events
+
+namespace fte::events {
+namespace {
+
+TEST(CloudEvent, SerializeWritesExactlyWhatToJsonDumps) {
+  auto origin = make_origin_event(EventId("e-1"), "/fte/test", "fte.test.thing.v1",
+                                  {{"text", "quote \" backslash \\ newline \n é"}, {"n", 1.25}, {"list", {1, 2}}});
+  auto derived = derive_event(origin, "svc", "out", "/fte/svc", "fte.test.other.v1", {{"k", "v"}});
+  derived.customerid = "c-1";
+  derived.subject = "c-1";
+  for (const auto& event : {origin, derived}) {
+    EXPECT_EQ(serialize(event), to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  }
+}
+
+} // namespace
+} // namespace fte::events

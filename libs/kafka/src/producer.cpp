@@ -1,5 +1,11 @@
 #include "fte/kafka/producer.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
 #include <array>
 #include <memory>
 
@@ -66,7 +72,31 @@ Producer::Producer(ProducerOptions options, Logger logger) : options_(std::move(
     throw ConfigError("kafka producer", error.data());
   }
   (void)conf.release(); // rd_kafka_new took ownership
-  poller_ = std::thread([this] { poll_loop(); });
+  if (!options_.external_poll) {
+    poller_ = std::thread([this] { poll_loop(); });
+    return;
+  }
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_NONBLOCK | O_CLOEXEC) != 0) {
+    throw std::system_error(errno, std::generic_category(), "producer: pipe2 for delivery wake-ups");
+  }
+  wake_read_fd_ = fds[0];
+  wake_write_fd_ = fds[1];
+  const QueueHandle main_queue(rd_kafka_queue_get_main(handle_.get()));
+  static constexpr char kWake = '1';
+  rd_kafka_queue_io_event_enable(main_queue.get(), wake_write_fd_, &kWake, 1);
+}
+
+int Producer::poll() {
+  std::array<char, 256> drain{};
+  while (::read(wake_read_fd_, drain.data(), drain.size()) > 0) {
+  }
+  // librdkafka writes to the pipe only when its queue goes from empty to
+  // non-empty, so serve it until it is empty again.
+  int served = 0;
+  for (int n = rd_kafka_poll(handle_.get(), 0); n > 0; n = rd_kafka_poll(handle_.get(), 0))
+    served += n;
+  return served;
 }
 
 Producer::~Producer() {
@@ -85,6 +115,12 @@ Producer::~Producer() {
   }
   // Serve the reports of purged records so every handler runs once.
   rd_kafka_poll(handle_.get(), 0);
+  if (wake_read_fd_ >= 0) {
+    const QueueHandle main_queue(rd_kafka_queue_get_main(handle_.get()));
+    rd_kafka_queue_io_event_enable(main_queue.get(), -1, nullptr, 0);
+    ::close(wake_read_fd_);
+    ::close(wake_write_fd_);
+  }
 }
 
 void Producer::poll_loop() {

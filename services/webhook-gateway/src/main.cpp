@@ -2,8 +2,15 @@
 // in Kafka before the sender hears 2xx.
 #include <thread>
 
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "fte/http/server.hpp"
 #include "fte/kafka/producer.hpp"
@@ -25,7 +32,10 @@ int main() {
         env.get_millis("FTE_HTTP_READ_TIMEOUT_MS", milliseconds(10'000), milliseconds(100), milliseconds(600'000));
     http_options.max_requests_per_connection =
         static_cast<std::size_t>(env.get_int("FTE_HTTP_MAX_REQUESTS_PER_CONNECTION", 1000, 1, 1'000'000));
-    const auto threads = static_cast<int>(env.get_int("FTE_HTTP_THREADS", 2, 1, 256));
+    // One I/O thread per two cores: on two cores shared with the broker one
+    // thread served more requests per CPU-second than two (docs/benchmarks.md).
+    const auto threads = static_cast<int>(
+        env.get_int("FTE_HTTP_THREADS", std::max(1U, std::thread::hardware_concurrency() / 2), 1, 256));
     const auto shutdown_timeout =
         env.get_millis("FTE_SHUTDOWN_TIMEOUT_MS", milliseconds(25'000), milliseconds(100), milliseconds(600'000));
     const auto topics = fte::kafka::TopicNames::from_env(env);
@@ -33,7 +43,9 @@ int main() {
     // Start order: producer, then handlers, then listeners; the stop order is
     // the reverse, so no request is accepted that cannot be produced, and the
     // producer flushes only after the last request is answered.
-    fte::kafka::Producer producer(fte::kafka::ProducerOptions::from_env(env, service.name()), service.logger());
+    auto producer_options = fte::kafka::ProducerOptions::from_env(env, service.name());
+    producer_options.external_poll = true; // delivery reports run on the I/O threads, below
+    fte::kafka::Producer producer(producer_options, service.logger());
     fte::gateway::GatewayMetrics metrics(*service.registry());
     const fte::gateway::WebformHandler webform(
         {topics.webform_inbound, static_cast<int>(env.get_int("FTE_RETRY_AFTER_SECONDS", 1, 1, 3600))}, producer,
@@ -50,6 +62,21 @@ int main() {
     service.start();
     server.start();
 
+    // Delivery reports are served on the event loop whose requests wait for
+    // them: no poller thread to wake, no cross-thread hop per report.
+    boost::asio::posix::stream_descriptor deliveries(io, ::dup(producer.delivery_fd()));
+    boost::asio::co_spawn(
+        io,
+        [&]() -> boost::asio::awaitable<void> {
+          for (;;) {
+            producer.poll();
+            const auto [ec] = co_await deliveries.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                                                             boost::asio::as_tuple(boost::asio::use_awaitable));
+            if (ec) co_return; // closed at shutdown
+          }
+        },
+        boost::asio::detached);
+
     auto work = boost::asio::make_work_guard(io);
     std::vector<std::thread> pool;
     for (int i = 0; i < threads; ++i)
@@ -64,6 +91,7 @@ int main() {
       std::this_thread::sleep_for(milliseconds(20));
     }
     const bool flushed = producer.flush(milliseconds(5'000));
+    boost::asio::post(io, [&deliveries] { deliveries.close(); });
     work.reset();
     io.stop();
     for (auto& t : pool)

@@ -6,6 +6,7 @@
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
 #include "fte/events/cloud_event.hpp"
+#include "fte/events/json_writer.hpp"
 #include "webform_submission.hpp"
 
 namespace fte::gateway {
@@ -66,7 +67,6 @@ boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request requ
   if (auto parent = events::TraceParent::parse(header(request, "traceparent"))) {
     event.trace = parent->child();
   }
-  const Logger log = logger_.with({{"event_id", event.id}, {"correlation_id", event.correlationid}});
 
   const auto produce_started = std::chrono::steady_clock::now();
   const auto report =
@@ -77,13 +77,31 @@ boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request requ
 
   if (report.ok()) {
     metrics_.produce_finished(options_.topic, "ok", produce_seconds);
-    log.debug("webform submission accepted", {{"partition", report.partition}, {"offset", report.offset}});
-    co_return http::json_response(http::Status::accepted, {{"id", event.id}, {"correlation_id", event.correlationid}},
-                                  version);
+    if (logger_.enabled(spdlog::level::debug)) {
+      logger_.debug("webform submission accepted", {{"event_id", event.id},
+                                                    {"correlation_id", event.correlationid},
+                                                    {"partition", report.partition},
+                                                    {"offset", report.offset}});
+    }
+    // Written directly (both ids are uuids or derived from them): this is
+    // the answer to every accepted submission.
+    http::Response response{http::Status::accepted, version};
+    response.set(bhttp::field::content_type, "application/json");
+    auto& body = response.body();
+    body.reserve(96);
+    body += R"({"correlation_id":)";
+    events::append_json_string(body, event.correlationid);
+    body += R"(,"id":)";
+    events::append_json_string(body, event.id);
+    body.push_back('}');
+    response.prepare_payload();
+    co_return response;
   }
   const auto reason = report.error.message();
   metrics_.produce_finished(options_.topic, report.retryable() ? "retryable_error" : "fatal_error", produce_seconds);
-  log.warn("webform submission not accepted: Kafka did not take it", {{"error", reason}, {"detail", report.detail}});
+  logger_.warn(
+      "webform submission not accepted: Kafka did not take it",
+      {{"event_id", event.id}, {"correlation_id", event.correlationid}, {"error", reason}, {"detail", report.detail}});
   if (report.retryable()) {
     auto response =
         http::error_response(http::Status::service_unavailable, "kafka_unavailable",

@@ -48,6 +48,11 @@ struct ProducerOptions {
   std::chrono::milliseconds delivery_timeout{10'000};
   /// librdkafka linger.ms; the floor of a delivery's latency.
   std::chrono::milliseconds linger{1};
+  /// When true, no poller thread: the owner waits for delivery_fd() to be
+  /// readable and calls poll() on its own thread (an HTTP server's event
+  /// loop), so delivery reports run where the waiting requests live instead
+  /// of waking a second thread that then wakes the first.
+  bool external_poll = false;
 
   /// FTE_PRODUCE_TIMEOUT_MS, FTE_PRODUCER_LINGER_MS plus ClientSettings.
   /// @throws ConfigError
@@ -79,6 +84,14 @@ public:
   /// Waits until everything queued is delivered or `timeout` passes.
   bool flush(std::chrono::milliseconds timeout);
 
+  /// With external_poll: a descriptor that becomes readable when delivery
+  /// reports (or statistics) are waiting; -1 otherwise. Owned by the producer.
+  [[nodiscard]] int delivery_fd() const noexcept { return wake_read_fd_; }
+  /// With external_poll: serves everything waiting (delivery handlers run
+  /// here, on the caller's thread) and re-arms delivery_fd(). Returns the
+  /// number of events served.
+  int poll();
+
   /// True while at least one broker connection is up (from librdkafka's
   /// statistics, refreshed every second). Readiness probes use it.
   [[nodiscard]] bool broker_available() const noexcept { return broker_available_.load(); }
@@ -100,6 +113,8 @@ private:
   std::atomic<bool> broker_available_{false};
   std::atomic<bool> stopping_{false};
   std::thread poller_;
+  int wake_read_fd_ = -1;  ///< external_poll: librdkafka writes a byte to the
+  int wake_write_fd_ = -1; ///< pipe's other end when its main queue fills
 };
 
 } // namespace fte::kafka
