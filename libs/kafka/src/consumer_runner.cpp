@@ -1,4 +1,5 @@
 #include "fte/kafka/consumer_runner.hpp"
+#include "fte/kafka/rdkafka_interop.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,5 @@
 #include "fte/kafka/errors.hpp"
+#include "fte/kafka/rdkafka_interop.hpp"
 
 namespace fte::kafka {
 namespace {

@@ -1,4 +1,5 @@
 #include "fte/kafka/topic_reader.hpp"
+#include "fte/kafka/rdkafka_interop.hpp"
 
 #include <array>
 #include <map>

@@ -1,4 +1,5 @@
 #include "fte/testing/stack.hpp"
+#include "fte/kafka/rdkafka_interop.hpp"
 
 #include <algorithm>
 #include <array>

@@ -4,8 +4,6 @@
 #include <string>
 #include <system_error>
 
-#include <librdkafka/rdkafka.h>
-
 namespace fte::kafka {
 
 /// What went wrong with a produce, as fte's callers need to tell it apart:
@@ -26,11 +24,6 @@ enum class errc {
 [[nodiscard]] const std::error_category& kafka_category() noexcept;
 [[nodiscard]] std::error_code make_error_code(errc e) noexcept;
 [[nodiscard]] bool is_retryable(errc e) noexcept;
-
-/// Maps a librdkafka delivery or enqueue error to fte's classes.
-/// `status` is the message's persistence status where one is known.
-[[nodiscard]] errc classify(rd_kafka_resp_err_t err,
-                            rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED) noexcept;
 
 /// A produce that failed, with whether trying again can succeed.
 class ProduceError : public std::runtime_error {

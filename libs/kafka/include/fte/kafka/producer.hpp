@@ -1,29 +1,34 @@
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
-#include <thread>
 
 #include "fte/common/logging.hpp"
 #include "fte/events/cloud_event.hpp"
 #include "fte/kafka/client_config.hpp"
 #include "fte/kafka/errors.hpp"
-#include "fte/kafka/handles.hpp"
+
+// librdkafka's handle type, declared so native() can be named without
+// bringing rdkafka.h into every includer.
+struct rd_kafka_s;
 
 namespace fte::kafka {
+
+/// Any partition: the partitioner chooses (librdkafka's RD_KAFKA_PARTITION_UA).
+inline constexpr std::int32_t kAnyPartition = -1;
 
 struct ProducerRecord {
   std::string topic;
   std::optional<std::string> key;
   std::string value;
   events::Headers headers;
-  std::int32_t partition = RD_KAFKA_PARTITION_UA; ///< unassigned: the partitioner chooses
+  std::int32_t partition = kAnyPartition;
 
   /// A CloudEvent in structured mode with the contract's headers.
   static ProducerRecord from_event(std::string topic, std::string key, const events::CloudEvent& event);
@@ -86,7 +91,7 @@ public:
 
   /// With external_poll: a descriptor that becomes readable when delivery
   /// reports (or statistics) are waiting; -1 otherwise. Owned by the producer.
-  [[nodiscard]] int delivery_fd() const noexcept { return wake_read_fd_; }
+  [[nodiscard]] int delivery_fd() const noexcept;
   /// With external_poll: serves everything waiting (delivery handlers run
   /// here, on the caller's thread) and re-arms delivery_fd(). Returns the
   /// number of events served.
@@ -94,27 +99,16 @@ public:
 
   /// True while at least one broker connection is up (from librdkafka's
   /// statistics, refreshed every second). Readiness probes use it.
-  [[nodiscard]] bool broker_available() const noexcept { return broker_available_.load(); }
-  [[nodiscard]] const ProducerOptions& options() const noexcept { return options_; }
+  [[nodiscard]] bool broker_available() const noexcept;
+  [[nodiscard]] const ProducerOptions& options() const noexcept;
   /// The number of records enqueued and not yet reported.
   [[nodiscard]] int in_flight() const;
   /// For tests and librdkafka's mock cluster only.
-  [[nodiscard]] rd_kafka_t* native() const noexcept { return handle_.get(); }
+  [[nodiscard]] rd_kafka_s* native() const noexcept;
 
 private:
-  static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
-  static int on_stats(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
-  static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
-  void poll_loop();
-
-  ProducerOptions options_;
-  Logger logger_;
-  KafkaHandle handle_;
-  std::atomic<bool> broker_available_{false};
-  std::atomic<bool> stopping_{false};
-  std::thread poller_;
-  int wake_read_fd_ = -1;  ///< external_poll: librdkafka writes a byte to the
-  int wake_write_fd_ = -1; ///< pipe's other end when its main queue fills
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 } // namespace fte::kafka

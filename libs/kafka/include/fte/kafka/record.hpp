@@ -4,8 +4,6 @@
 #include <optional>
 #include <string>
 
-#include <librdkafka/rdkafka.h>
-
 #include "fte/events/cloud_event.hpp"
 
 namespace fte::kafka {
@@ -21,8 +19,5 @@ struct ConsumedRecord {
   events::Headers headers;
   std::int64_t timestamp_ms = -1;
 };
-
-/// Copies a consumed message (key, value, headers, position) out of librdkafka.
-[[nodiscard]] ConsumedRecord copy_record(const rd_kafka_message_t* message);
 
 } // namespace fte::kafka
