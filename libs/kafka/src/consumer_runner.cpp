@@ -297,9 +297,17 @@ void ConsumerRunner::Impl::process_batch(std::vector<ConsumedRecord>& batch) {
     } else {
       // A per-record handler, or a batch that failed whole: one record at a
       // time, so the retry, the backoff and the DLQ act on the bad one alone.
-      const int first_attempt = batch_handler_ ? 2 : 1;
+      // A lone record whose batch failed has had its first attempt: it waits
+      // the first backoff and goes on at attempt 2. In a larger batch the
+      // failure may be another record's, so each starts at attempt 1.
+      int first_attempt = 1;
+      if (batch_handler_ && checked.size() == 1) {
+        std::minstd_rand rng(static_cast<unsigned>(checked.front().record->offset));
+        std::this_thread::sleep_for(options_.retry.delay(1, rng));
+        first_attempt = 2;
+      }
       for (auto& item : checked)
-        outcomes.emplace_back(item.record, process_one(item, checked.size() == 1 ? first_attempt : 1));
+        outcomes.emplace_back(item.record, process_one(item, first_attempt));
     }
   }
   if (metrics_) {
@@ -468,6 +476,12 @@ void ConsumerRunner::Impl::finish(const std::vector<std::pair<const ConsumedReco
 }
 
 bool ConsumerRunner::Impl::pause(std::chrono::milliseconds delay) {
+  if (stop_requested_.load()) {
+    // Already stopping: still wait (a short while), or a retry loop that
+    // keeps going until its deadline would hammer the dependency.
+    std::this_thread::sleep_for(std::min(delay, std::chrono::milliseconds(250)));
+    return false;
+  }
   std::unique_lock lock(progress_mutex_);
   return !progress_changed_.wait_for(lock, delay, [this] { return stop_requested_.load(); });
 }
