@@ -28,6 +28,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -78,7 +79,35 @@ struct Options {
   double timeout_s = 10;
   double drain_s = 10;
   std::uint64_t max_requests = 0;
+  std::string text = "padding";
+  std::uint64_t customers = 10'000;
 };
+
+/// `--text realistic`: a fixed set of customer messages, cycled. Some are
+/// answered by the seeded knowledge base (libs/schema/migrations/
+/// 0002_seed_knowledge_base.sql: password reset, invoices, payment method,
+/// order tracking, shipping, data export, two-factor, team invitations), the
+/// others escalate (refund, cancellation, a person asked for, or no matching
+/// article), so agent-worker's full-text search and rules do real work.
+struct SampleMessage {
+  std::string_view subject;
+  std::string_view message;
+};
+constexpr std::array<SampleMessage, 12> kRealisticMessages = {{
+    {"Password reset", "Hi, I forgot my password and cannot sign in. How do I reset my password?"},
+    {"Invoices", "Where can I download my invoices? I need last month's invoice as a PDF for our accounting."},
+    {"Credit card expired",
+     "My credit card expired. How do I update my payment method and add a new card to my account?"},
+    {"Where is my order", "How do I track my order? I would like to see the tracking number and status."},
+    {"Shipping time", "How long does shipping take? I want to know when standard delivery arrives."},
+    {"Export", "How do I export my data? I need all our records as CSV."},
+    {"Two-factor authentication", "How do I turn on two-factor authentication for my account?"},
+    {"Invite colleagues", "How do I invite team members to our account and pick their role?"},
+    {"Charged twice", "I was charged twice this month. I want a refund for the duplicate payment."},
+    {"Cancel subscription", "Please cancel my subscription at the end of this billing period."},
+    {"Still not working", "I have read the help pages and nothing works. I want to talk to a real person."},
+    {"App crashes", "The mobile app crashes every time I open the photo gallery on my phone."},
+}};
 
 struct Target {
   tcp::endpoint endpoint;
@@ -209,11 +238,22 @@ struct Plan {
   Target target;
   std::string run_id;
   std::string padding;
+  /// `--text realistic`: each message's `"subject":...,"message":...` JSON members.
+  std::vector<std::string> realistic_fields;
   Clock::time_point start;         ///< first scheduled send
   Clock::time_point measure_start; ///< start + warm-up
   Clock::time_point end;           ///< no request is scheduled at or after this
   double unix_ms_at_start = 0;     ///< system clock at `start`, for --correlation-out
 };
+
+/// splitmix64: which realistic message a request carries, spread evenly and
+/// independently of which customer sends it.
+constexpr std::uint64_t mix(std::uint64_t x) noexcept {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30U)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27U)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31U);
+}
 
 struct Job {
   Clock::time_point scheduled;
@@ -410,14 +450,20 @@ private:
   bhttp::request<bhttp::string_body> make_request(const Job& job) const {
     const std::string seq = std::to_string(job.seq);
     std::string body;
-    body.reserve(plan_.padding.size() + 160);
+    body.reserve(plan_.padding.size() + 256);
     body += R"({"name":"fte loadgen","email":"loadgen-)";
-    body += std::to_string(job.seq % 10'000);
-    body += R"(@example.com","subject":"load test )";
-    body += seq;
-    body += R"(","message":")";
-    body += plan_.padding;
-    body += R"("})";
+    body += std::to_string(job.seq % plan_.options.customers);
+    if (plan_.realistic_fields.empty()) {
+      body += R"(@example.com","subject":"load test )";
+      body += seq;
+      body += R"(","message":")";
+      body += plan_.padding;
+      body += R"("})";
+    } else {
+      body += R"(@example.com",)";
+      body += plan_.realistic_fields[mix(job.seq) % plan_.realistic_fields.size()];
+      body += '}';
+    }
     bhttp::request<bhttp::string_body> req{bhttp::verb::post, plan_.target.path, 11};
     req.set(bhttp::field::host, plan_.target.host_header);
     req.set(bhttp::field::user_agent, "fte-loadgen/1");
@@ -631,8 +677,15 @@ void print_text(const Plan& plan, const Stats& s, double elapsed_s) {
   } else {
     std::printf("  mode        closed loop (max throughput)");
   }
-  std::printf(", %g s measured after %g s warm-up, %d connections, %d threads, message %zu B%s\n", o.duration_s,
-              o.warmup_s, o.connections, o.threads, o.payload_bytes, o.idempotency ? ", Idempotency-Key" : "");
+  std::printf(", %g s measured after %g s warm-up, %d connections, %d threads, ", o.duration_s, o.warmup_s,
+              o.connections, o.threads);
+  if (o.text == "realistic") {
+    std::printf("realistic messages");
+  } else {
+    std::printf("message %zu B", o.payload_bytes);
+  }
+  std::printf(", %llu customers%s\n", static_cast<unsigned long long>(o.customers),
+              o.idempotency ? ", Idempotency-Key" : "");
   std::printf("  requests    scheduled %llu  sent %llu  2xx %llu  4xx %llu  5xx %llu  other %llu  errors %llu  "
               "timeouts %llu  unfinished %llu\n",
               static_cast<unsigned long long>(s.scheduled), static_cast<unsigned long long>(s.sent),
@@ -664,6 +717,8 @@ void print_json(const Plan& plan, const Stats& s, double elapsed_s) {
       {"connections", o.connections},
       {"threads", o.threads},
       {"payload_bytes", o.payload_bytes},
+      {"text", o.text},
+      {"customers", o.customers},
       {"idempotency", o.idempotency},
       {"scheduled", s.scheduled},
       {"sent", s.sent},
@@ -718,6 +773,12 @@ int run(Options options) {
   plan.target = std::move(*target);
   plan.run_id = make_run_id();
   plan.padding = make_padding(options.payload_bytes);
+  if (options.text == "realistic") {
+    for (const auto& m : kRealisticMessages) {
+      plan.realistic_fields.push_back(R"("subject":)" + nlohmann::json(m.subject).dump() + R"(,"message":)" +
+                                      nlohmann::json(m.message).dump());
+    }
+  }
   // A short lead so every connection is open before the first slot.
   const auto lead = milliseconds(200 + 5 * options.connections);
   const auto now_steady = Clock::now();
@@ -780,6 +841,14 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "I/O threads")->check(CLI::Range(1, 64))->capture_default_str();
   app.add_option("--payload-bytes", options.payload_bytes, "size of the message field")
       ->check(CLI::Range(std::size_t{1}, kMaxMessageChars))
+      ->capture_default_str();
+  app.add_option("--text", options.text,
+                 "padding: subject 'load test N' and --payload-bytes of filler; realistic: a fixed set of customer "
+                 "messages, some answered by the seeded knowledge base and some escalated (--payload-bytes unused)")
+      ->check(CLI::IsMember({"padding", "realistic"}))
+      ->capture_default_str();
+  app.add_option("--customers", options.customers, "distinct sender emails, cycled (loadgen-<n>@example.com)")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}))
       ->capture_default_str();
   app.add_flag("--idempotency", options.idempotency, "a unique Idempotency-Key per request");
   app.add_flag("--json", options.json, "print one JSON object");
