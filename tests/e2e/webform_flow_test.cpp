@@ -253,7 +253,8 @@ TEST_F(WebformFlow, EscalationsNeverWaitForUncommittedTicketsNoRetryNoDlq) {
     EXPECT_NE(metrics.find(series), std::string::npos) << series << " in\n" << metrics;
   }
   EXPECT_EQ(read_whole_topic(suite->stack(), suite->topics().dlq).size(), 0U);
-  EXPECT_EQ(suite->count("SELECT count(*) FROM outbox"), 0) << "every output published and cleared";
+  EXPECT_TRUE(eventually([&] { return suite->count("SELECT count(*) FROM outbox") == 0; }, 5s))
+      << "every output published and cleared";
 }
 
 TEST_F(WebformFlow, GatewayDrainsAndExitsZeroOnSigterm) {

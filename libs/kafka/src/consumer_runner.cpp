@@ -135,9 +135,12 @@ ConsumerRunner::Impl::Impl(ConsumerOptions options, RecordHandler record_handler
       {"auto.offset.reset", "earliest"},
       {"socket.nagle.disable", "true"},
       {"enable.partition.eof", "false"},
-      // Larger fetches: a lane works through a batch per transaction, so the
-      // consumer should have a batch's worth ready.
-      {"fetch.wait.max.ms", "100"},
+      // Fuller fetches: the broker answers once 64 KiB are ready or after
+      // 5 ms. At 1,000 messages/s through the pipeline, answering every
+      // fetch at the first byte cost the broker about a third more CPU
+      // (docs/benchmarks.md); 5 ms is the most a record waits for it.
+      {"fetch.min.bytes", "65536"},
+      {"fetch.wait.max.ms", "5"},
   };
   std::map<std::string, std::string> overrides = {
       {"group.id", options_.group_id},

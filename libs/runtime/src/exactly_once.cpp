@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <unordered_set>
 
 #include <prometheus/histogram.h>
@@ -84,11 +87,96 @@ struct ExactlyOnceHandler::Metrics {
   prometheus::Histogram& cleanup;
 };
 
+// Deletes published outbox rows in the background, for every lane at once.
+class ExactlyOnceHandler::OutboxCleaner {
+public:
+  OutboxCleaner(const std::string& group, pg::ConnectionPool& database, std::chrono::milliseconds interval,
+                const Logger& logger, prometheus::Histogram* seconds)
+      : group_(group), database_(database), interval_(interval), logger_(logger), seconds_(seconds) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~OutboxCleaner() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  OutboxCleaner(const OutboxCleaner&) = delete;
+  OutboxCleaner& operator=(const OutboxCleaner&) = delete;
+
+  void published(std::vector<std::string> ids) {
+    std::lock_guard lock(mutex_);
+    for (auto& id : ids) {
+      published_.insert(id);
+      queued_.push_back(std::move(id));
+    }
+  }
+
+  /// True while `id`'s outputs are published and their rows not yet deleted:
+  /// a redelivery in that window must not publish them again.
+  [[nodiscard]] bool published_not_cleared(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    return published_.contains(id);
+  }
+
+private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait_for(lock, interval_, [this] { return stopping_; });
+      const bool last = stopping_;
+      std::vector<std::string> ids;
+      ids.swap(queued_);
+      lock.unlock();
+      if (!ids.empty()) clean(ids);
+      lock.lock();
+      for (const auto& id : ids)
+        published_.erase(id);
+      if (last) return;
+    }
+  }
+  void clean(const std::vector<std::string>& ids) {
+    const auto started = std::chrono::steady_clock::now();
+    pg::ArrayLiteral array;
+    for (const auto& id : ids)
+      array.add(id);
+    try {
+      auto connection = database_.acquire();
+      pqxx::work tx(*connection);
+      tx.exec("SET LOCAL synchronous_commit TO OFF");
+      tx.exec_prepared(kOutboxDelete, group_, array.str());
+      tx.commit();
+    } catch (const std::exception& e) {
+      // Harmless: the rows are republished only if these events come back,
+      // and pruned with processed_messages otherwise.
+      logger_.warn("could not clear the outbox after publishing", {{"error", e.what()}, {"events", ids.size()}});
+    }
+    if (seconds_ != nullptr) seconds_->Observe(seconds_since(started));
+  }
+
+  const std::string& group_;
+  pg::ConnectionPool& database_;
+  std::chrono::milliseconds interval_;
+  const Logger& logger_;
+  prometheus::Histogram* seconds_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::string> queued_;
+  std::unordered_set<std::string> published_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 ExactlyOnceHandler::ExactlyOnceHandler(std::string group, pg::ConnectionPool& database, kafka::Producer& producer,
                                        const DomainHandler& domain, Logger logger,
-                                       const std::shared_ptr<prometheus::Registry>& metrics)
+                                       const std::shared_ptr<prometheus::Registry>& metrics,
+                                       std::chrono::milliseconds cleanup_interval)
     : group_(std::move(group)), database_(database), producer_(producer), domain_(domain), logger_(std::move(logger)) {
   if (metrics) metrics_ = std::make_unique<Metrics>(*metrics);
+  cleaner_ = std::make_unique<OutboxCleaner>(group_, database_, cleanup_interval, logger_,
+                                             metrics_ ? &metrics_->cleanup : nullptr);
 }
 
 ExactlyOnceHandler::~ExactlyOnceHandler() = default;
@@ -185,9 +273,12 @@ void ExactlyOnceHandler::handle(std::span<const kafka::Delivery> batch) const {
       for (const auto* d : fresh)
         applied_here.insert(d->event.id);
       for (const auto* d : seen_before) {
-        if (!applied_here.contains(d->event.id)) again.add(d->event.id);
+        if (!applied_here.contains(d->event.id) && !cleaner_->published_not_cleared(d->event.id)) {
+          again.add(d->event.id);
+        }
       }
-      for (const auto& row : tx.exec_prepared(kOutboxPending, group_, again.str())) {
+      const auto rows = again.size() > 0 ? tx.exec_prepared(kOutboxPending, group_, again.str()) : pqxx::result();
+      for (const auto& row : rows) {
         kafka::ProducerRecord record;
         record.topic = row[2].as<std::string>();
         if (!row[3].is_null()) record.key = row[3].as<std::string>();
@@ -204,7 +295,7 @@ void ExactlyOnceHandler::handle(std::span<const kafka::Delivery> batch) const {
   // Publish in batch order, so a key's outputs keep the order of its inputs.
   std::vector<std::future<kafka::DeliveryReport>> acks;
   acks.reserve(outputs.items().size() + pending.size());
-  pg::ArrayLiteral published_sources;
+  std::vector<std::string> published_sources;
   {
     std::size_t next_output = 0;
     const auto& items = outputs.items();
@@ -212,7 +303,7 @@ void ExactlyOnceHandler::handle(std::span<const kafka::Delivery> batch) const {
       if (auto it = pending.find(d.event.id); it != pending.end()) {
         for (auto& record : it->second)
           acks.push_back(producer_.send_async(std::move(record)));
-        published_sources.add(d.event.id);
+        published_sources.push_back(d.event.id);
         pending.erase(it);
         continue;
       }
@@ -222,7 +313,7 @@ void ExactlyOnceHandler::handle(std::span<const kafka::Delivery> batch) const {
         ++next_output;
         any = true;
       }
-      if (any) published_sources.add(d.event.id);
+      if (any) published_sources.push_back(d.event.id);
     }
   }
   const auto ack_started = std::chrono::steady_clock::now();
@@ -240,20 +331,8 @@ void ExactlyOnceHandler::handle(std::span<const kafka::Delivery> batch) const {
     throw kafka::UnavailableError(failure);
   }
 
-  if (published_sources.size() > 0) {
-    const auto stage = std::chrono::steady_clock::now();
-    try {
-      auto connection = database_.acquire();
-      pqxx::work tx(*connection);
-      tx.exec("SET LOCAL synchronous_commit TO OFF");
-      tx.exec_prepared(kOutboxDelete, group_, published_sources.str());
-      tx.commit();
-    } catch (const std::exception& e) {
-      // Harmless: the rows are republished only if these events come back,
-      // and pruned with processed_messages otherwise.
-      logger_.warn("could not clear the outbox after publishing", {{"error", e.what()}});
-    }
-    if (metrics_) metrics_->cleanup.Observe(seconds_since(stage));
+  if (!published_sources.empty()) {
+    cleaner_->published(std::move(published_sources));
   }
 
   logger_.info("batch processed", {{"records", batch.size()},

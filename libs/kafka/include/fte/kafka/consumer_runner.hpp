@@ -96,7 +96,7 @@ struct ConsumerOptions {
   int batch_max_records = 500;
   /// ...and, once a lane has one record, at most this long waiting for more
   /// before it starts (0: take what is there).
-  std::chrono::milliseconds batch_max_wait{2};
+  std::chrono::milliseconds batch_max_wait{5};
   std::chrono::milliseconds commit_interval{1000};
   /// How long a stop or a revocation waits for in-flight records.
   std::chrono::milliseconds shutdown_timeout{25'000};
