@@ -184,17 +184,26 @@ TEST(Robustness, PostgresStoppedForTenSecondsConsumersWaitAndNothingGoesToTheDlq
       }
     }
   } restart;
+  const auto env = Environment::from_process();
+  ASSERT_TRUE(env.get("FTE_PG_STOP_COMMAND") && env.get("FTE_PG_START_COMMAND"))
+      << "FTE_PG_STOP_COMMAND and FTE_PG_START_COMMAND are not set: run this tier through deploy/local/fte-local test";
   std::atomic<int> accepted{0};
+  std::string chaos_error;
   std::thread chaos([&] {
-    eventually([&] { return accepted.load() >= 500; }, 120s);
-    restart.armed = true;
-    run_stack_command("FTE_PG_STOP_COMMAND");
-    std::this_thread::sleep_for(10s);
-    run_stack_command("FTE_PG_START_COMMAND");
-    restart.armed = false;
+    try {
+      eventually([&] { return accepted.load() >= 500; }, 120s);
+      restart.armed = true;
+      run_stack_command("FTE_PG_STOP_COMMAND");
+      std::this_thread::sleep_for(10s);
+      run_stack_command("FTE_PG_START_COMMAND");
+      restart.armed = false;
+    } catch (const std::exception& e) {
+      chaos_error = e.what();
+    }
   });
   const auto posted = post_many(suite, 3000, 6, 20ms, accepted, "pgstop-");
   chaos.join();
+  ASSERT_TRUE(chaos_error.empty()) << "could not stop or start PostgreSQL: " << chaos_error;
   const auto accepted_ids = accepted_correlations(posted);
   ASSERT_EQ(accepted_ids.size(), 3000U) << "the gateway does not need PostgreSQL: every submission is accepted";
   expect_exactly_one_effect_each(suite, accepted_ids);

@@ -130,14 +130,19 @@ private:
       std::vector<std::string> ids;
       ids.swap(queued_);
       lock.unlock();
-      if (!ids.empty()) clean(ids);
+      const bool cleared = ids.empty() || clean(ids);
       lock.lock();
-      for (const auto& id : ids)
-        published_.erase(id);
+      if (cleared) {
+        for (const auto& id : ids)
+          published_.erase(id);
+      } else if (!last) {
+        // The database is away (an outage, a restart): try again next tick.
+        queued_.insert(queued_.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
+      }
       if (last) return;
     }
   }
-  void clean(const std::vector<std::string>& ids) {
+  bool clean(const std::vector<std::string>& ids) {
     const auto started = std::chrono::steady_clock::now();
     pg::ArrayLiteral array;
     for (const auto& id : ids)
@@ -149,11 +154,14 @@ private:
       tx.exec_prepared(kOutboxDelete, group_, array.str());
       tx.commit();
     } catch (const std::exception& e) {
-      // Harmless: the rows are republished only if these events come back,
-      // and pruned with processed_messages otherwise.
-      logger_.warn("could not clear the outbox after publishing", {{"error", e.what()}, {"events", ids.size()}});
+      // Harmless meanwhile: rows still listed here are not republished, and
+      // what is left at a crash is pruned with processed_messages.
+      logger_.warn("could not clear the outbox after publishing; will retry",
+                   {{"error", e.what()}, {"events", ids.size()}});
+      return false;
     }
     if (seconds_ != nullptr) seconds_->Observe(seconds_since(started));
+    return true;
   }
 
   const std::string& group_;
