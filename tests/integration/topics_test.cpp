@@ -19,9 +19,9 @@ struct CommandResult {
   std::string output;
 };
 
-CommandResult run_cli(const std::string& args, const StackAddresses& stack) {
-  const std::string command =
-      "FTE_KAFKA_BOOTSTRAP='" + stack.kafka_bootstrap + "' " + FTE_CLI_PATH + " " + args + " 2>&1";
+CommandResult run_cli(const std::string& args, const StackAddresses& stack, const std::string& prefix = {}) {
+  const std::string command = "FTE_KAFKA_BOOTSTRAP='" + stack.kafka_bootstrap + "' FTE_TOPIC_PREFIX='" + prefix + "' " +
+                              FTE_CLI_PATH + " " + args + " 2>&1";
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), &pclose);
   std::string output;
   std::array<char, 4096> buffer{};
@@ -38,16 +38,35 @@ protected:
 };
 
 TEST_F(TopicsTest, CreatingTheContractTopicsTwiceChangesNothing) {
-  const auto first = run_cli("topics create", stack);
+  // A fresh prefix, so the first run really creates all seven whatever the
+  // broker already holds.
+  const std::string prefix = unique_name("topics") + ".";
+  struct Cleanup {
+    const StackAddresses& stack;
+    std::string prefix;
+    ~Cleanup() {
+      try {
+        kafka::ClientSettings settings;
+        settings.bootstrap = stack.kafka_bootstrap;
+        kafka::TopicAdmin(settings, test_logger("admin"), 10s).remove(kafka::TopicNames::with_prefix(prefix).all());
+      } catch (...) {
+      }
+    }
+  } cleanup{stack, prefix};
+  const auto first = run_cli("topics create", stack, prefix);
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  const auto second = run_cli("topics create", stack);
+  for (const auto topic : kafka::topics::kAll) {
+    EXPECT_NE(first.output.find(prefix + std::string(topic)), std::string::npos) << topic << "\n" << first.output;
+  }
+  EXPECT_NE(first.output.find("created"), std::string::npos) << first.output;
+  const auto second = run_cli("topics create", stack, prefix);
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_EQ(second.output.find("created"), std::string::npos) << second.output;
   for (const auto topic : kafka::topics::kAll) {
-    EXPECT_NE(second.output.find(std::string(topic)), std::string::npos) << topic;
+    EXPECT_NE(second.output.find(prefix + std::string(topic)), std::string::npos) << topic;
   }
 
-  const auto described = run_cli("topics describe --json", stack);
+  const auto described = run_cli("topics describe --json", stack, prefix);
   ASSERT_EQ(described.exit_code, 0) << described.output;
   const auto topics = nlohmann::json::parse(described.output);
   ASSERT_EQ(topics.size(), 7U);

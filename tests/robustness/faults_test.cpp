@@ -99,8 +99,29 @@ void expect_exactly_one_effect_each(Suite& suite, const std::set<std::string>& a
               "WHERE i.direction = 'inbound' GROUP BY i.correlation_id HAVING count(x.correlation_id) <> 1");
   EXPECT_EQ(not_once.size(), 0U) << not_once.size() << " submissions without exactly one reply or escalation, e.g. "
                                  << (not_once.empty() ? "" : not_once[0][0].as<std::string>());
-  EXPECT_TRUE(eventually([&] { return suite.count("SELECT count(*) FROM outbox") == 0; }, 10s))
-      << "outbox rows left: published ones are cleared within a moment";
+  // Outbox rows are deleted a moment after their records are acknowledged; a
+  // process killed in that moment leaves rows behind (pruned later, never
+  // republished: their offsets are committed). Whatever is left must
+  // already be on its topic.
+  std::set<std::string> published_ids;
+  for (const auto& topic :
+       {suite.topics().tickets_incoming, suite.topics().escalations, suite.topics().metrics_agent}) {
+    for (const auto& r : read_whole_topic(suite.stack(), topic)) {
+      if (const auto parsed = events::parse_event(r.value, r.headers);
+          std::holds_alternative<events::CloudEvent>(parsed)) {
+        published_ids.insert(std::get<events::CloudEvent>(parsed).id);
+      }
+    }
+  }
+  std::size_t leftover = 0;
+  for (const auto& row : tx.exec("SELECT record_value FROM outbox")) {
+    ++leftover;
+    const auto parsed = events::parse_event(row[0].as<std::string>());
+    ASSERT_TRUE(std::holds_alternative<events::CloudEvent>(parsed));
+    EXPECT_TRUE(published_ids.contains(std::get<events::CloudEvent>(parsed).id))
+        << "an outbox row whose record never reached its topic: " << std::get<events::CloudEvent>(parsed).id;
+  }
+  std::cout << "outbox rows left by killed processes (all already published): " << leftover << "\n";
 
   // On the topic: one ticket message (one event id) per accepted submission.
   // A consumer killed between its COMMIT and the broker's acknowledgement
