@@ -6,6 +6,11 @@
 
 namespace fte::events {
 
+std::string string_field(const nlohmann::json& object, const char* name, std::string fallback) {
+  const auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
+}
+
 std::optional<std::string> find_header(const Headers& headers, std::string_view name) {
   for (const auto& h : headers) {
     if (h.name == name) {

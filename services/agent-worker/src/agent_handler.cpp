@@ -56,11 +56,6 @@ constexpr const char* kStoreMessagesSql =
     "conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, status, source_event_id, "
     "correlation_id, kb_article_id, kb_score, ord) ORDER BY ord";
 
-std::string text_or(const nlohmann::json& data, const char* field, std::string fallback = {}) {
-  const auto it = data.find(field);
-  return it != data.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 // One ticket message, read once.
 struct Inbound {
   const kafka::Delivery* delivery;
@@ -108,14 +103,14 @@ void AgentHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const>
   for (const auto* d : fresh) {
     const auto& data = d->event.data;
     Inbound in{d,
-               text_or(data, "customer_id"),
-               text_or(data, "channel"),
-               text_or(data, "subject"),
-               text_or(data, "body"),
-               text_or(data, "category"),
-               text_or(data, "priority", "normal"),
-               data.contains("sender") ? text_or(data["sender"], "address") : std::string(),
-               parse_rfc3339(text_or(data, "received_at")).value_or(d->event.time),
+               events::string_field(data, "customer_id"),
+               events::string_field(data, "channel"),
+               events::string_field(data, "subject"),
+               events::string_field(data, "body"),
+               events::string_field(data, "category"),
+               events::string_field(data, "priority", "normal"),
+               data.contains("sender") ? events::string_field(data["sender"], "address") : std::string(),
+               parse_rfc3339(events::string_field(data, "received_at")).value_or(d->event.time),
                {}};
     in.text = in.subject.empty() ? in.body : in.subject + "\n" + in.body;
     items.push_back(std::move(in));

@@ -22,11 +22,6 @@ constexpr const char* kMarkTicketsSql = "UPDATE tickets t SET status = 'escalate
                                         "FROM (SELECT DISTINCT id FROM unnest($1::uuid[]) AS u(id) ORDER BY id) u "
                                         "WHERE t.id = u.id AND t.status <> 'escalated'";
 
-std::string text(const nlohmann::json& data, const char* field) {
-  const auto it = data.find(field);
-  return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 } // namespace
 
 void EscalationHandler::prepare(pqxx::connection& connection) const {
@@ -41,13 +36,13 @@ void EscalationHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* c
     const auto& data = d->event.data;
     // The schema makes these present; an id that is no uuid fails the cast
     // (SQLSTATE 22P02) and only that record goes to the DLQ.
-    tickets.add(text(data, "ticket_id"));
-    customers.add(text(data, "customer_id"));
-    messages.add_or_null(text(data, "message_id"));
-    reasons.add(text(data, "reason"));
-    details.add(text(data, "reason_detail"));
-    priorities.add(text(data, "priority"));
-    summaries.add(text(data, "summary"));
+    tickets.add(events::string_field(data, "ticket_id"));
+    customers.add(events::string_field(data, "customer_id"));
+    messages.add_or_null(events::string_field(data, "message_id"));
+    reasons.add(events::string_field(data, "reason"));
+    details.add(events::string_field(data, "reason_detail"));
+    priorities.add(events::string_field(data, "priority"));
+    summaries.add(events::string_field(data, "summary"));
     sources.add(d->event.id);
     correlations.add(d->event.correlationid);
   }

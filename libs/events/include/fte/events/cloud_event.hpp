@@ -32,6 +32,10 @@ struct Header {
 };
 using Headers = std::vector<Header>;
 
+/// A string member of a JSON object (an event's `data`), or `fallback` when
+/// it is absent or not a string. For fields the schema already checked.
+[[nodiscard]] std::string string_field(const nlohmann::json& object, const char* name, std::string fallback = {});
+
 /// The first value of a header, or nullopt.
 [[nodiscard]] std::optional<std::string> find_header(const Headers& headers, std::string_view name);
 
