@@ -145,10 +145,10 @@ std::variant<CloudEvent, EnvelopeError> parse_event(std::string_view value, cons
   if (j.is_discarded()) {
     return EnvelopeError{"value is not valid JSON"};
   }
-  return event_from_json(j, headers);
+  return event_from_json(std::move(j), headers);
 }
 
-std::variant<CloudEvent, EnvelopeError> event_from_json(const nlohmann::json& j, const Headers& headers) {
+std::variant<CloudEvent, EnvelopeError> event_from_json(nlohmann::json j, const Headers& headers) {
   if (!j.is_object()) {
     return EnvelopeError{"value is not a JSON object"};
   }
@@ -172,7 +172,7 @@ std::variant<CloudEvent, EnvelopeError> event_from_json(const nlohmann::json& j,
   event.time = *parsed_time;
   const auto data = j.find("data");
   if (data == j.end()) return EnvelopeError{"missing 'data'"};
-  event.data = *data;
+  event.data = std::move(*data);
   if (const auto tp = find_header(headers, header::kTraceParent)) {
     if (auto parsed = TraceParent::parse(*tp)) {
       event.trace = std::move(*parsed);

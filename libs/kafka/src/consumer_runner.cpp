@@ -244,7 +244,7 @@ void ConsumerRunner::Impl::dispatch(ConsumedRecord record) {
 
 std::optional<std::string> ConsumerRunner::Impl::check(const ConsumedRecord& record, events::CloudEvent& event) const {
   // Parsed once; the validator sees the envelope exactly as it arrived.
-  const nlohmann::json envelope = nlohmann::json::parse(record.value, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json envelope = nlohmann::json::parse(record.value, nullptr, /*allow_exceptions=*/false);
   if (envelope.is_discarded()) {
     return "poison: invalid envelope: value is not valid JSON";
   }
@@ -253,7 +253,7 @@ std::optional<std::string> ConsumerRunner::Impl::check(const ConsumedRecord& rec
       return "poison: schema violation: " + *violation;
     }
   }
-  auto parsed = events::event_from_json(envelope, record.headers);
+  auto parsed = events::event_from_json(std::move(envelope), record.headers);
   if (auto* error = std::get_if<events::EnvelopeError>(&parsed)) {
     return "poison: invalid envelope: " + error->reason;
   }

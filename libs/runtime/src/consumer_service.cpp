@@ -1,68 +1,30 @@
 #include "fte/runtime/consumer_service.hpp"
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "fte/pg/retention.hpp"
+#include "fte/runtime/periodic_task.hpp"
 
 namespace fte::runtime {
 namespace {
 
-// Deletes old dedup ids in the background, one short transaction per few
-// thousand rows. Every replica runs one; their deletes of the same rows
-// simply find fewer to do.
-class DedupPruner {
-public:
-  DedupPruner(std::string url, std::string group, std::chrono::milliseconds window, std::chrono::milliseconds interval,
-              Logger logger)
-      : url_(std::move(url)), group_(std::move(group)), window_(window), interval_(interval),
-        logger_(std::move(logger)) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~DedupPruner() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
+// Deletes old dedup ids, one short transaction per few thousand rows. Every
+// replica runs it; their deletes of the same rows simply find fewer to do.
+void prune_once(const std::string& url, const std::string& group, std::chrono::milliseconds window,
+                const Logger& logger) {
+  try {
+    pqxx::connection connection(url);
+    const auto report = pg::prune_dedup_state(connection, group, window);
+    if (report.processed_messages > 0 || report.outbox > 0) {
+      logger.info("pruned dedup state", {{"group", group},
+                                         {"processed_messages", report.processed_messages},
+                                         {"outbox", report.outbox},
+                                         {"window_hours", window.count() / 3'600'000.0}});
     }
-    wake_.notify_all();
-    thread_.join();
+  } catch (const std::exception& e) {
+    logger.warn("pruning dedup state failed; will try again", {{"error", e.what()}});
   }
-  DedupPruner(const DedupPruner&) = delete;
-  DedupPruner& operator=(const DedupPruner&) = delete;
-
-private:
-  void loop() {
-    std::unique_lock lock(mutex_);
-    // The first pass waits one interval: start-up is busy enough.
-    while (!wake_.wait_for(lock, interval_, [this] { return stopping_; })) {
-      lock.unlock();
-      try {
-        pqxx::connection connection(url_);
-        const auto report = pg::prune_dedup_state(connection, group_, window_);
-        if (report.processed_messages > 0 || report.outbox > 0) {
-          logger_.info("pruned dedup state", {{"group", group_},
-                                              {"processed_messages", report.processed_messages},
-                                              {"outbox", report.outbox},
-                                              {"window_hours", window_.count() / 3'600'000.0}});
-        }
-      } catch (const std::exception& e) {
-        logger_.warn("pruning dedup state failed; will try again", {{"error", e.what()}});
-      }
-      lock.lock();
-    }
-  }
-
-  std::string url_;
-  std::string group_;
-  std::chrono::milliseconds window_;
-  std::chrono::milliseconds interval_;
-  Logger logger_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
+}
 
 } // namespace
 
@@ -119,7 +81,10 @@ int consumer_service_main(const ConsumerServiceSpec& spec) {
     if (spec.start_beside) {
       stop_beside = spec.start_beside(service);
     }
-    const DedupPruner pruner(url, options.group_id, retention, prune_interval, service.logger());
+    // The first pass waits one interval (start-up is busy enough); none at stop.
+    const PeriodicTask pruner(prune_interval, [&](bool stopping) {
+      if (!stopping) prune_once(url, options.group_id, retention, service.logger());
+    });
     if (!service.shutdown_requested()) {
       runner.run(); // returns after SIGTERM, drained and committed
     }

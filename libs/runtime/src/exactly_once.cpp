@@ -2,17 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <future>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <unordered_set>
 
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include "fte/pg/array_literal.hpp"
+#include "fte/runtime/periodic_task.hpp"
 
 namespace fte::runtime {
 namespace {
@@ -92,19 +91,8 @@ class ExactlyOnceHandler::OutboxCleaner {
 public:
   OutboxCleaner(const std::string& group, pg::ConnectionPool& database, std::chrono::milliseconds interval,
                 const Logger& logger, prometheus::Histogram* seconds)
-      : group_(group), database_(database), interval_(interval), logger_(logger), seconds_(seconds) {
-    thread_ = std::thread([this] { loop(); });
-  }
-  ~OutboxCleaner() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    thread_.join();
-  }
-  OutboxCleaner(const OutboxCleaner&) = delete;
-  OutboxCleaner& operator=(const OutboxCleaner&) = delete;
+      : group_(group), database_(database), logger_(logger), seconds_(seconds),
+        task_(interval, [this](bool stopping) { tick(stopping); }) {}
 
   void published(std::vector<std::string> ids) {
     std::lock_guard lock(mutex_);
@@ -122,24 +110,21 @@ public:
   }
 
 private:
-  void loop() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      wake_.wait_for(lock, interval_, [this] { return stopping_; });
-      const bool last = stopping_;
-      std::vector<std::string> ids;
+  void tick(bool stopping) {
+    std::vector<std::string> ids;
+    {
+      std::lock_guard lock(mutex_);
       ids.swap(queued_);
-      lock.unlock();
-      const bool cleared = ids.empty() || clean(ids);
-      lock.lock();
-      if (cleared) {
-        for (const auto& id : ids)
-          published_.erase(id);
-      } else if (!last) {
-        // The database is away (an outage, a restart): try again next tick.
-        queued_.insert(queued_.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
-      }
-      if (last) return;
+    }
+    if (ids.empty()) return;
+    const bool cleared = clean(ids);
+    std::lock_guard lock(mutex_);
+    if (cleared) {
+      for (const auto& id : ids)
+        published_.erase(id);
+    } else if (!stopping) {
+      // The database is away (an outage, a restart): try again next tick.
+      queued_.insert(queued_.end(), std::make_move_iterator(ids.begin()), std::make_move_iterator(ids.end()));
     }
   }
   bool clean(const std::vector<std::string>& ids) {
@@ -166,15 +151,12 @@ private:
 
   const std::string& group_;
   pg::ConnectionPool& database_;
-  std::chrono::milliseconds interval_;
   const Logger& logger_;
   prometheus::Histogram* seconds_;
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
   std::vector<std::string> queued_;
   std::unordered_set<std::string> published_;
-  bool stopping_ = false;
-  std::thread thread_;
+  PeriodicTask task_; // last: its thread stops first, while the members above still exist
 };
 
 ExactlyOnceHandler::ExactlyOnceHandler(std::string group, pg::ConnectionPool& database, kafka::Producer& producer,

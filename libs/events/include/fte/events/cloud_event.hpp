@@ -92,7 +92,8 @@ struct EnvelopeError {
 [[nodiscard]] std::variant<CloudEvent, EnvelopeError> parse_event(std::string_view value, const Headers& headers = {});
 /// The same checks on a value already parsed as JSON (a consumer parses the
 /// bytes once, validates that document against proto/, then reads it here).
-[[nodiscard]] std::variant<CloudEvent, EnvelopeError> event_from_json(const nlohmann::json& j,
-                                                                      const Headers& headers = {});
+/// Takes `j` by value: a caller done with the document moves it in, and
+/// `data` is moved rather than copied.
+[[nodiscard]] std::variant<CloudEvent, EnvelopeError> event_from_json(nlohmann::json j, const Headers& headers = {});
 
 } // namespace fte::events
