@@ -10,6 +10,21 @@ find_package(OpenSSL 3 REQUIRED)
 # librdkafka and libpqxx 6.4 ship pkg-config files, not CMake packages.
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka>=2.0)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx>=6.4)
+# Channels (issue 8): outbound HTTP, MIME, HTML to text.
+pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl>=7.88)
+pkg_check_modules(GMIME REQUIRED IMPORTED_TARGET gmime-3.0>=3.2)
+pkg_check_modules(GUMBO REQUIRED IMPORTED_TARGET gumbo>=0.10)
+# libphonenumber: headers unpacked from Debian's libphonenumber-dev into
+# build/deps by deploy/local/fte-local (its Boost 1.74 dependencies conflict
+# with Boost 1.81), the library from Debian's libphonenumber8.
+find_path(FTE_PHONENUMBER_INCLUDE_DIR phonenumbers/phonenumberutil.h
+  HINTS "${CMAKE_SOURCE_DIR}/build/deps/libphonenumber/usr/include" REQUIRED)
+find_library(FTE_PHONENUMBER_LIBRARY NAMES phonenumber libphonenumber.so.8 REQUIRED)
+find_package(Protobuf REQUIRED)
+add_library(fte_phonenumber INTERFACE)
+target_include_directories(fte_phonenumber SYSTEM INTERFACE "${FTE_PHONENUMBER_INCLUDE_DIR}")
+target_link_libraries(fte_phonenumber INTERFACE "${FTE_PHONENUMBER_LIBRARY}" protobuf::libprotobuf)
+add_library(fte::phonenumber ALIAS fte_phonenumber)
 if(FTE_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
