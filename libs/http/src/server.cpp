@@ -58,7 +58,7 @@ Response error_response(Status status, std::string_view code, std::string_view m
 }
 
 struct Server::State : std::enable_shared_from_this<State> {
-  State(asio::any_io_executor ex, ServerOptions opts, Handler h, Logger log)
+  State(asio::any_io_executor ex, ServerOptions opts, PeerHandler h, Logger log)
       : executor(std::move(ex)), options(std::move(opts)), handler(std::move(h)), logger(std::move(log)),
         acceptor(executor) {}
 
@@ -83,6 +83,9 @@ struct Server::State : std::enable_shared_from_this<State> {
   asio::awaitable<void> session(beast::tcp_stream stream) {
     auto self = shared_from_this();
     beast::flat_buffer buffer;
+    boost::system::error_code peer_error;
+    // Read once: the peer of a connection does not change between requests.
+    const tcp::endpoint peer = stream.socket().remote_endpoint(peer_error);
     try {
       for (std::size_t served = 0; served < options.max_requests_per_connection; ++served) {
         beast::http::request_parser<beast::http::string_body> parser;
@@ -111,7 +114,7 @@ struct Server::State : std::enable_shared_from_this<State> {
         const unsigned version = request.version();
         Response response;
         try {
-          response = co_await handler(std::move(request));
+          response = co_await handler(std::move(request), peer);
         } catch (const std::exception& e) {
           logger.error("request handler failed", {{"error", e.what()}});
           response = error_response(Status::internal_server_error, "internal_error", "internal error");
@@ -138,13 +141,20 @@ struct Server::State : std::enable_shared_from_this<State> {
 
   asio::any_io_executor executor;
   ServerOptions options;
-  Handler handler;
+  PeerHandler handler;
   Logger logger;
   tcp::acceptor acceptor;
 };
 
-Server::Server(asio::any_io_executor executor, ServerOptions options, Handler handler, Logger logger)
+Server::Server(asio::any_io_executor executor, ServerOptions options, PeerHandler handler, Logger logger)
     : state_(std::make_shared<State>(std::move(executor), std::move(options), std::move(handler), std::move(logger))) {}
+
+Server::Server(asio::any_io_executor executor, ServerOptions options, Handler handler, Logger logger)
+    : Server(std::move(executor), std::move(options),
+             PeerHandler([inner = std::move(handler)](Request request, const tcp::endpoint& /*peer*/) {
+               return inner(std::move(request));
+             }),
+             std::move(logger)) {}
 
 Server::~Server() { stop(); }
 

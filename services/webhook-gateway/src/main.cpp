@@ -12,13 +12,36 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "event_publisher.hpp"
 #include "fte/http/server.hpp"
 #include "fte/kafka/producer.hpp"
 #include "fte/kafka/topics.hpp"
 #include "fte/runtime/service.hpp"
 #include "gateway_metrics.hpp"
+#include "request_origin.hpp"
 #include "router.hpp"
+#include "twilio_handler.hpp"
 #include "webform_handler.hpp"
+
+namespace {
+
+// Says at start which channels answer and from where their URLs come, so a
+// 503 channel_not_configured or a 403 behind a proxy is explained in the log.
+void log_twilio_configuration(const fte::Logger& logger, const fte::Environment& env,
+                              const fte::gateway::TwilioHandler& twilio) {
+  if (!twilio.configured()) {
+    logger.warn("WhatsApp channel not configured: /webhooks/twilio/* answer 503 channel_not_configured",
+                {{"missing", "FTE_TWILIO_AUTH_TOKEN"}});
+    return;
+  }
+  const auto base = env.get_or("FTE_PUBLIC_BASE_URL", "");
+  logger.info("WhatsApp channel configured",
+              {{"public_base_url", base.empty() ? "(unset: Host or trusted X-Forwarded-* headers)" : base},
+               {"trusted_proxies", env.get_or("FTE_TRUSTED_PROXIES", "")},
+               {"previous_token", !env.get_or("FTE_TWILIO_AUTH_TOKEN_PREVIOUS", "").empty()}});
+}
+
+} // namespace
 
 int main() {
   return fte::runtime::Service::main("webhook-gateway", "0.0.0.0:9100", [](fte::runtime::Service& service) {
@@ -47,15 +70,28 @@ int main() {
     producer_options.external_poll = true; // delivery reports run on the I/O threads, below
     fte::kafka::Producer producer(producer_options, service.logger());
     fte::gateway::GatewayMetrics metrics(*service.registry());
-    const fte::gateway::WebformHandler webform(
-        {topics.webform_inbound, static_cast<int>(env.get_int("FTE_RETRY_AFTER_SECONDS", 1, 1, 3600))}, producer,
-        metrics, service.logger());
-    fte::gateway::Router router(webform, metrics);
+    const fte::gateway::EventPublisher publisher({static_cast<int>(env.get_int("FTE_RETRY_AFTER_SECONDS", 1, 1, 3600))},
+                                                 producer, metrics, service.logger());
+    const fte::gateway::WebformHandler webform(topics.webform_inbound, publisher, service.logger());
+    // The previous token alone does not configure the channel: it is only
+    // accepted beside a current one, during a rotation.
+    std::vector<std::string> twilio_tokens;
+    if (auto current = env.get_or("FTE_TWILIO_AUTH_TOKEN", ""); !current.empty()) {
+      twilio_tokens = {std::move(current), env.get_or("FTE_TWILIO_AUTH_TOKEN_PREVIOUS", "")};
+    }
+    const fte::gateway::TwilioHandler twilio(
+        {topics.whatsapp_inbound, std::move(twilio_tokens), fte::gateway::OriginPolicy::from_env(env)}, publisher,
+        service.logger());
+    log_twilio_configuration(service.logger(), env, twilio);
+    fte::gateway::Router router(webform, twilio, metrics);
 
     boost::asio::io_context io(threads);
     fte::http::Server server(
         io.get_executor(), http_options,
-        [&router](fte::http::Request request) { return router.route(std::move(request)); }, service.logger());
+        fte::http::PeerHandler([&router](fte::http::Request request, boost::asio::ip::tcp::endpoint peer) {
+          return router.route(std::move(request), peer);
+        }),
+        service.logger());
 
     service.admin().add_readiness_check("kafka", [&producer] { return producer.broker_available(); });
     service.on_shutdown([&server] { server.stop(); });
@@ -81,8 +117,10 @@ int main() {
     std::vector<std::thread> pool;
     for (int i = 0; i < threads; ++i)
       pool.emplace_back([&io] { io.run(); });
-    service.logger().info("webhook-gateway ready",
-                          {{"port", server.port()}, {"threads", threads}, {"topic", topics.webform_inbound}});
+    service.logger().info("webhook-gateway ready", {{"port", server.port()},
+                                                    {"threads", threads},
+                                                    {"topic", topics.webform_inbound},
+                                                    {"whatsapp_topic", topics.whatsapp_inbound}});
 
     service.wait_for_shutdown();
     // Listener closed by the shutdown action; let requests in flight finish.

@@ -11,7 +11,8 @@ const std::vector<EmbeddedFile>& static_files();
 
 namespace bhttp = boost::beast::http;
 
-Router::Router(const WebformHandler& webform, GatewayMetrics& metrics) : webform_(webform), metrics_(metrics) {}
+Router::Router(const WebformHandler& webform, const TwilioHandler& twilio, GatewayMetrics& metrics)
+    : webform_(webform), twilio_(twilio), metrics_(metrics) {}
 
 namespace {
 
@@ -37,7 +38,7 @@ http::Response method_not_allowed(std::string_view allow, unsigned version) {
 
 } // namespace
 
-boost::asio::awaitable<http::Response> Router::route(http::Request request) {
+boost::asio::awaitable<http::Response> Router::route(http::Request request, boost::asio::ip::tcp::endpoint peer) {
   const auto started = std::chrono::steady_clock::now();
   // Counts the request in flight for as long as this coroutine lives.
   struct InFlight {
@@ -69,6 +70,15 @@ boost::asio::awaitable<http::Response> Router::route(http::Request request) {
       response = co_await webform_.handle(std::move(request));
     } else {
       response = method_not_allowed("POST", version);
+    }
+  } else if (path == "/webhooks/twilio/whatsapp" || path == "/webhooks/twilio/status") {
+    route = std::string(path);
+    if (request.method() != bhttp::verb::post) {
+      response = method_not_allowed("POST", version);
+    } else if (path == "/webhooks/twilio/whatsapp") {
+      response = co_await twilio_.handle_message(std::move(request), peer.address());
+    } else {
+      response = co_await twilio_.handle_status(std::move(request), peer.address());
     }
   } else if (path == "/support") {
     route = "/support";

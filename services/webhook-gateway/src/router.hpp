@@ -3,9 +3,11 @@
 #include <atomic>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "fte/http/server.hpp"
 #include "gateway_metrics.hpp"
+#include "twilio_handler.hpp"
 #include "webform_handler.hpp"
 
 namespace fte::gateway {
@@ -14,15 +16,19 @@ namespace fte::gateway {
 /// metrics. Unknown paths answer 404, known paths with the wrong method 405.
 class Router {
 public:
-  Router(const WebformHandler& webform, GatewayMetrics& metrics);
+  Router(const WebformHandler& webform, const TwilioHandler& twilio, GatewayMetrics& metrics);
 
-  [[nodiscard]] boost::asio::awaitable<http::Response> route(http::Request request);
+  /// `peer`: the TCP peer (a proxy's address decides whether its forwarded
+  /// headers are believed).
+  [[nodiscard]] boost::asio::awaitable<http::Response> route(http::Request request,
+                                                             boost::asio::ip::tcp::endpoint peer);
 
   /// Requests being handled right now; shutdown waits for this to reach 0.
   [[nodiscard]] int in_flight() const noexcept { return in_flight_.load(); }
 
 private:
   const WebformHandler& webform_;
+  const TwilioHandler& twilio_;
   GatewayMetrics& metrics_;
   std::atomic<int> in_flight_{0};
 };

@@ -1,8 +1,6 @@
 #include "webform_handler.hpp"
 
-#include <boost/asio/use_awaitable.hpp>
-
-#include "async_produce.hpp"
+#include "client_error.hpp"
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
 #include "fte/events/cloud_event.hpp"
@@ -13,41 +11,22 @@ namespace fte::gateway {
 
 namespace bhttp = boost::beast::http;
 
-WebformHandler::WebformHandler(Options options, kafka::Producer& producer, GatewayMetrics& metrics, Logger logger)
-    : options_(std::move(options)), producer_(producer), metrics_(metrics), logger_(std::move(logger)) {}
-
-namespace {
-
-http::Response client_error(const ClientError& error, unsigned version) {
-  return http::error_response(error.status, error.code, error.message,
-                              error.field ? std::optional<std::string_view>(*error.field) : std::nullopt, version);
-}
-
-std::string header(const http::Request& request, bhttp::field name) {
-  const auto it = request.find(name);
-  return it == request.end() ? std::string() : std::string(it->value());
-}
-
-std::string header(const http::Request& request, std::string_view name) {
-  const auto it = request.find(boost::beast::string_view(name.data(), name.size()));
-  return it == request.end() ? std::string() : std::string(it->value());
-}
-
-} // namespace
+WebformHandler::WebformHandler(std::string topic, const EventPublisher& publisher, Logger logger)
+    : topic_(std::move(topic)), publisher_(publisher), logger_(std::move(logger)) {}
 
 boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request request) const {
   const auto version = request.version();
   const auto received = std::chrono::system_clock::now();
-  const std::string idempotency_key = header(request, "Idempotency-Key");
+  const std::string idempotency_key = header_value(request, "Idempotency-Key");
   if (request.find("Idempotency-Key") != request.end()) {
     if (auto error = check_idempotency_key(idempotency_key)) {
-      co_return client_error(*error, version);
+      co_return error->to_response(version);
     }
   }
-  auto parsed = parse_webform(header(request, bhttp::field::content_type), request.body());
+  auto parsed = parse_webform(header_value(request, bhttp::field::content_type), request.body());
   if (auto* error = std::get_if<ClientError>(&parsed)) {
     logger_.info("webform submission rejected", {{"code", error->code}, {"field", error->field.value_or("")}});
-    co_return client_error(*error, version);
+    co_return error->to_response(version);
   }
   const auto& submission = std::get<WebformSubmission>(parsed);
 
@@ -59,58 +38,29 @@ boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request requ
   nlohmann::json data = submission.to_json();
   data["received_at"] = format_rfc3339(received);
   if (!idempotency_key.empty()) data["idempotency_key"] = idempotency_key;
-  if (const auto agent = header(request, bhttp::field::user_agent); !agent.empty()) {
+  if (const auto agent = header_value(request, bhttp::field::user_agent); !agent.empty()) {
     data["client"] = {{"user_agent", agent.substr(0, 1024)}};
   }
   auto event = events::make_origin_event(id, std::string(kSource), std::string(kEventType), std::move(data));
   event.subject = submission.email;
-  if (auto parent = events::TraceParent::parse(header(request, "traceparent"))) {
-    event.trace = parent->child();
-  }
+  continue_trace(request, event);
 
-  const auto produce_started = std::chrono::steady_clock::now();
-  const auto report =
-      co_await async_produce(producer_, kafka::ProducerRecord::from_event(options_.topic, submission.email, event),
-                             boost::asio::use_awaitable);
-  const double produce_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - produce_started).count();
-
-  if (report.ok()) {
-    metrics_.produce_finished(options_.topic, "ok", produce_seconds);
-    if (logger_.enabled(spdlog::level::debug)) {
-      logger_.debug("webform submission accepted", {{"event_id", event.id},
-                                                    {"correlation_id", event.correlationid},
-                                                    {"partition", report.partition},
-                                                    {"offset", report.offset}});
-    }
-    // Written directly (both ids are uuids or derived from them): this is
-    // the answer to every accepted submission.
-    http::Response response{http::Status::accepted, version};
-    response.set(bhttp::field::content_type, "application/json");
-    auto& body = response.body();
-    body.reserve(96);
-    body += R"({"correlation_id":)";
-    events::append_json_string(body, event.correlationid);
-    body += R"(,"id":)";
-    events::append_json_string(body, event.id);
-    body.push_back('}');
-    response.prepare_payload();
-    co_return response;
+  if (auto refused = co_await publisher_.publish(topic_, submission.email, event, "webform submission", version)) {
+    co_return std::move(*refused);
   }
-  const auto reason = report.error.message();
-  metrics_.produce_finished(options_.topic, report.retryable() ? "retryable_error" : "fatal_error", produce_seconds);
-  logger_.warn(
-      "webform submission not accepted: Kafka did not take it",
-      {{"event_id", event.id}, {"correlation_id", event.correlationid}, {"error", reason}, {"detail", report.detail}});
-  if (report.retryable()) {
-    auto response =
-        http::error_response(http::Status::service_unavailable, "kafka_unavailable",
-                             "the message could not be stored (" + reason + "); retry later", std::nullopt, version);
-    response.set(bhttp::field::retry_after, std::to_string(options_.retry_after_seconds));
-    co_return response;
-  }
-  co_return http::error_response(http::Status::internal_server_error, "publish_failed",
-                                 "the message could not be stored (" + reason + ")", std::nullopt, version);
+  // Written directly (both ids are uuids or derived from them): this is
+  // the answer to every accepted submission.
+  http::Response response{http::Status::accepted, version};
+  response.set(bhttp::field::content_type, "application/json");
+  auto& body = response.body();
+  body.reserve(96);
+  body += R"({"correlation_id":)";
+  events::append_json_string(body, event.correlationid);
+  body += R"(,"id":)";
+  events::append_json_string(body, event.id);
+  body.push_back('}');
+  response.prepare_payload();
+  co_return response;
 }
 
 } // namespace fte::gateway

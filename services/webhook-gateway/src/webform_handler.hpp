@@ -5,10 +5,9 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include "event_publisher.hpp"
 #include "fte/common/logging.hpp"
 #include "fte/http/server.hpp"
-#include "fte/kafka/producer.hpp"
-#include "gateway_metrics.hpp"
 
 namespace fte::gateway {
 
@@ -19,22 +18,16 @@ namespace fte::gateway {
 /// sender retries; with the same Idempotency-Key the retry is the same event.
 class WebformHandler {
 public:
-  struct Options {
-    std::string topic;
-    int retry_after_seconds = 1;
-  };
-
-  WebformHandler(Options options, kafka::Producer& producer, GatewayMetrics& metrics, Logger logger);
+  WebformHandler(std::string topic, const EventPublisher& publisher, Logger logger);
 
   [[nodiscard]] boost::asio::awaitable<http::Response> handle(http::Request request) const;
 
   static constexpr std::string_view kEventType = "fte.webform.submission.received.v1";
-  static constexpr std::string_view kSource = "/fte/webhook-gateway";
+  static constexpr std::string_view kSource = kGatewaySource;
 
 private:
-  Options options_;
-  kafka::Producer& producer_;
-  GatewayMetrics& metrics_;
+  std::string topic_;
+  const EventPublisher& publisher_;
   Logger logger_;
 };
 

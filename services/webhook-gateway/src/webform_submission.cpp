@@ -4,70 +4,11 @@
 #include <cctype>
 #include <map>
 
-#include <boost/url/encoding_opts.hpp>
-#include <boost/url/params_encoded_view.hpp>
-#include <boost/url/parse_query.hpp>
+#include "form_fields.hpp"
+#include "text.hpp"
 
 namespace fte::gateway {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && is_space(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
-
-std::string lower_ascii(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-// Counts code points; nullopt when the text is not valid UTF-8 (JSON Schema
-// lengths count characters, and a broken byte sequence must not reach Kafka).
-std::optional<std::size_t> utf8_length(std::string_view s) {
-  std::size_t count = 0;
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t extra = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      extra = 0;
-      cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3;
-      cp = c & 0x07;
-    } else {
-      return std::nullopt;
-    }
-    if (i + extra >= s.size()) { // truncated sequence
-      return std::nullopt;
-    }
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return std::nullopt;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return std::nullopt;
-    }
-    i += extra + 1;
-    ++count;
-  }
-  return count;
-}
 
 ClientError bad(std::string code, std::string message, std::optional<std::string> field = std::nullopt) {
   return ClientError{http::Status::bad_request, std::move(code), std::move(message), std::move(field)};
@@ -95,25 +36,12 @@ std::variant<Fields, ClientError> fields_from_json(std::string_view body) {
 }
 
 std::variant<Fields, ClientError> fields_from_form(std::string_view body) {
-  // Boost.URL 1.81's parse_query runs strlen over its input (found by
-  // fuzz/webform_fuzz.cpp: a read past a body that is not NUL-terminated), so
-  // it gets a NUL-terminated copy, and a raw NUL, which form encoding never
-  // contains (it would be %00), is rejected first.
-  if (body.find('\0') != std::string_view::npos) {
-    return bad("invalid_form", "the body contains a NUL byte");
-  }
-  const std::string terminated(body);
-  const auto parsed = boost::urls::parse_query(terminated);
-  if (!parsed) {
+  auto pairs = parse_form_fields(body);
+  if (!pairs) {
     return bad("invalid_form", "the body is not valid application/x-www-form-urlencoded");
   }
-  boost::urls::encoding_opts opts;
-  opts.space_as_plus = true;
   Fields fields;
-  for (const auto& param : *parsed) {
-    std::string key = param.key.decode(opts);
-    std::string value = param.has_value ? param.value.decode(opts) : std::string();
-    if (key.empty()) continue;
+  for (auto& [key, value] : *pairs) {
     if (!fields.emplace(key, std::move(value)).second) {
       return bad("duplicate_field", "field '" + key + "' is given more than once", key);
     }
@@ -190,11 +118,11 @@ std::optional<ClientError> check_idempotency_key(std::string_view key) {
 }
 
 std::variant<WebformSubmission, ClientError> parse_webform(std::string_view content_type, std::string_view body) {
-  const auto media_type = lower_ascii(trim(content_type.substr(0, content_type.find(';'))));
+  const auto type = media_type(content_type);
   std::variant<Fields, ClientError> parsed;
-  if (media_type == "application/json") {
+  if (type == "application/json") {
     parsed = fields_from_json(body);
-  } else if (media_type == "application/x-www-form-urlencoded") {
+  } else if (type == "application/x-www-form-urlencoded") {
     parsed = fields_from_form(body);
   } else {
     return ClientError{http::Status::unsupported_media_type, "unsupported_media_type",

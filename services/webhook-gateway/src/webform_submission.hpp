@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fte/http/server.hpp"
+#include "client_error.hpp"
 
 namespace fte::gateway {
 
@@ -24,15 +24,6 @@ struct WebformSubmission {
   /// The `data` of fte.webform.submission.received.v1, without the fields
   /// the handler adds (received_at, idempotency_key, client).
   [[nodiscard]] nlohmann::json to_json() const;
-};
-
-/// Bad input, as the HTTP answer it becomes: status, a stable machine code,
-/// a sentence for people, and the offending field where there is one.
-struct ClientError {
-  http::Status status;
-  std::string code;
-  std::string message;
-  std::optional<std::string> field;
 };
 
 /// Field limits, shared with proto/events/fte.webform.submission.received.v1.schema.json.

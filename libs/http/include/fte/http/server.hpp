@@ -26,6 +26,10 @@ using Status = boost::beast::http::status;
 /// Turns a request into a response. Runs on the connection's coroutine; an
 /// exception becomes a 500 with a JSON body (and a log line), never a crash.
 using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
+/// The same, for handlers that need the TCP peer the request came from (a
+/// proxy's address decides whether its X-Forwarded-* headers are believed).
+/// The peer is the connection's, not anything the request claims.
+using PeerHandler = std::function<boost::asio::awaitable<Response>(Request, boost::asio::ip::tcp::endpoint peer)>;
 
 struct ServerOptions {
   std::string address = "0.0.0.0";
@@ -49,6 +53,7 @@ struct ServerOptions {
 class Server {
 public:
   Server(boost::asio::any_io_executor executor, ServerOptions options, Handler handler, Logger logger);
+  Server(boost::asio::any_io_executor executor, ServerOptions options, PeerHandler handler, Logger logger);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
