@@ -1,4 +1,6 @@
-// fte-loadgen: an HTTP/1.1 load generator for the gateway's webform endpoint.
+// fte-loadgen: an HTTP/1.1 load generator for the gateway's webform endpoint,
+// or (`--channel whatsapp`) for its Twilio WhatsApp webhook with form posts
+// signed as Twilio signs them, so the signature check is part of the load.
 //
 // Open loop by default: requests are scheduled at fixed intervals whatever the
 // server does, and each latency is measured from the request's *scheduled*
@@ -15,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -49,6 +52,8 @@
 #include <boost/url/parse.hpp>
 #include <nlohmann/json.hpp>
 
+#include "twilio_signature.hpp"
+
 namespace {
 
 namespace asio = boost::asio;
@@ -65,8 +70,16 @@ using std::chrono::nanoseconds;
 constexpr std::size_t kMaxMessageChars = 10'000; // the gateway's limit on `message`
 constexpr std::uint64_t kMaxScheduled = 50'000'000;
 
+constexpr std::string_view kWebformUrl = "http://127.0.0.1:8080/webhooks/webform";
+constexpr std::string_view kWhatsappUrl = "http://127.0.0.1:8080/webhooks/twilio/whatsapp";
+/// WhatsApp senders are +1 555 and seven digits.
+constexpr std::uint64_t kMaxWhatsappCustomers = 10'000'000;
+
 struct Options {
-  std::string url = "http://127.0.0.1:8080/webhooks/webform";
+  std::string url; ///< empty: the channel's route on 127.0.0.1:8080
+  std::string channel = "webform";
+  std::string twilio_token;
+  std::string public_base_url;
   double rate = 1000;
   double duration_s = 10;
   double warmup_s = 0;
@@ -240,6 +253,10 @@ struct Plan {
   std::string padding;
   /// `--text realistic`: each message's `"subject":...,"message":...` JSON members.
   std::vector<std::string> realistic_fields;
+  /// `--channel whatsapp --text realistic`: each message's text.
+  std::vector<std::string> realistic_texts;
+  /// `--channel whatsapp`: the URL Twilio would have called, which is signed.
+  std::string signed_url;
   Clock::time_point start;         ///< first scheduled send
   Clock::time_point measure_start; ///< start + warm-up
   Clock::time_point end;           ///< no request is scheduled at or after this
@@ -448,6 +465,74 @@ private:
   }
 
   bhttp::request<bhttp::string_body> make_request(const Job& job) const {
+    return plan_.options.channel == "whatsapp" ? make_whatsapp_request(job) : make_webform_request(job);
+  }
+
+  // What Twilio posts for an inbound WhatsApp text message, one sender per
+  // customer, a MessageSid unique to the run and request, signed with the
+  // gateway's own code for the URL the gateway is configured to see.
+  bhttp::request<bhttp::string_body> make_whatsapp_request(const Job& job) const {
+    const std::string customer = std::to_string(job.seq % plan_.options.customers);
+    const std::string number = "+1555" + std::string(7 - std::min<std::size_t>(7, customer.size()), '0') + customer;
+    std::array<char, 24> seq_hex{};
+    std::snprintf(seq_hex.data(), seq_hex.size(), "%020llx", static_cast<unsigned long long>(job.seq));
+    const std::string sid = "SM" + plan_.run_id.substr(3) + seq_hex.data(); // 34 characters, like Twilio's
+    const std::string text = plan_.realistic_texts.empty()
+                                 ? "load test " + std::to_string(job.seq) + " " + plan_.padding
+                                 : plan_.realistic_texts[mix(job.seq) % plan_.realistic_texts.size()];
+    const fte::gateway::FormFields fields = {
+        {"SmsMessageSid", sid},
+        {"NumMedia", "0"},
+        {"ProfileName", "fte loadgen " + customer},
+        {"MessageType", "text"},
+        {"SmsSid", sid},
+        {"WaId", number.substr(1)},
+        {"SmsStatus", "received"},
+        {"Body", text},
+        {"To", "whatsapp:+14155238886"},
+        {"NumSegments", "1"},
+        {"ReferralNumMedia", "0"},
+        {"MessageSid", sid},
+        {"AccountSid", "AC0000000000000000000000000000f7e0"},
+        {"From", "whatsapp:" + number},
+        {"ApiVersion", "2010-04-01"},
+    };
+    bhttp::request<bhttp::string_body> req{bhttp::verb::post, plan_.target.path, 11};
+    req.set(bhttp::field::host, plan_.target.host_header);
+    req.set(bhttp::field::user_agent, "TwilioProxy/1.1 (fte-loadgen)");
+    req.set(bhttp::field::content_type, "application/x-www-form-urlencoded");
+    req.set("X-Twilio-Signature", fte::gateway::twilio_signature(plan_.options.twilio_token, plan_.signed_url, fields));
+    req.keep_alive(true);
+    req.body() = form_encode(fields);
+    req.prepare_payload();
+    return req;
+  }
+
+  static std::string form_encode(const fte::gateway::FormFields& fields) {
+    static constexpr std::string_view kHex = "0123456789ABCDEF";
+    std::string out;
+    for (const auto& [name, value] : fields) {
+      if (!out.empty()) out += '&';
+      for (const std::string* part : {&name, &value}) {
+        for (const char c : *part) {
+          const auto u = static_cast<unsigned char>(c);
+          if (std::isalnum(u) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+            out += c;
+          } else if (c == ' ') {
+            out += '+';
+          } else {
+            out += '%';
+            out += kHex[u >> 4U];
+            out += kHex[u & 0x0FU];
+          }
+        }
+        if (part == &name) out += '=';
+      }
+    }
+    return out;
+  }
+
+  bhttp::request<bhttp::string_body> make_webform_request(const Job& job) const {
     const std::string seq = std::to_string(job.seq);
     std::string body;
     body.reserve(plan_.padding.size() + 256);
@@ -671,7 +756,7 @@ void print_text(const Plan& plan, const Stats& s, double elapsed_s) {
   const auto& o = plan.options;
   const double window = o.duration_s;
   const auto responses = s.s2xx + s.s4xx + s.s5xx + s.sother;
-  std::printf("fte-loadgen: POST %s\n", o.url.c_str());
+  std::printf("fte-loadgen: POST %s (%s)\n", o.url.c_str(), o.channel.c_str());
   if (o.rate > 0) {
     std::printf("  mode        open loop at %.1f req/s", o.rate);
   } else {
@@ -710,6 +795,7 @@ void print_json(const Plan& plan, const Stats& s, double elapsed_s) {
   const auto& h = s.latency;
   nlohmann::json j = {
       {"url", o.url},
+      {"channel", o.channel},
       {"mode", o.rate > 0 ? "open" : "closed"},
       {"rate_target", o.rate},
       {"duration_s", o.duration_s},
@@ -760,6 +846,19 @@ bool write_correlations(const std::string& path, const std::vector<Correlation>&
 }
 
 int run(Options options) {
+  const bool whatsapp = options.channel == "whatsapp";
+  if (options.url.empty()) options.url = std::string(whatsapp ? kWhatsappUrl : kWebformUrl);
+  if (whatsapp) {
+    const char* conflict = options.twilio_token.empty()       ? "--channel whatsapp needs --twilio-token"
+                           : !options.correlation_out.empty() ? "--correlation-out is webform only (TwiML has no ids)"
+                           : options.idempotency              ? "--idempotency is webform only"
+                           : options.customers > kMaxWhatsappCustomers ? "--customers is at most 10000000 for whatsapp"
+                                                                       : nullptr;
+    if (conflict != nullptr) {
+      std::cerr << "fte-loadgen: " << conflict << '\n';
+      return 2;
+    }
+  }
   std::string error;
   auto target = resolve_target(options.url, error);
   if (!target) {
@@ -773,8 +872,16 @@ int run(Options options) {
   plan.target = std::move(*target);
   plan.run_id = make_run_id();
   plan.padding = make_padding(options.payload_bytes);
+  if (whatsapp) {
+    // What the gateway rebuilds: FTE_PUBLIC_BASE_URL + target, or the Host.
+    std::string base = options.public_base_url.empty() ? "http://" + plan.target.host_header : options.public_base_url;
+    while (!base.empty() && base.back() == '/')
+      base.pop_back();
+    plan.signed_url = base + plan.target.path;
+  }
   if (options.text == "realistic") {
     for (const auto& m : kRealisticMessages) {
+      plan.realistic_texts.emplace_back(m.message);
       plan.realistic_fields.push_back(R"("subject":)" + nlohmann::json(m.subject).dump() + R"(,"message":)" +
                                       nlohmann::json(m.message).dump());
     }
@@ -824,8 +931,20 @@ int run(Options options) {
 
 int main(int argc, char** argv) {
   Options options;
-  CLI::App app{"fte-loadgen: open-loop HTTP/1.1 load for POST /webhooks/webform (loopback targets only)"};
-  app.add_option("--url", options.url, "target URL (http, loopback)")->capture_default_str();
+  CLI::App app{"fte-loadgen: open-loop HTTP/1.1 load for POST /webhooks/webform or, signed as Twilio does, "
+               "POST /webhooks/twilio/whatsapp (loopback targets only)"};
+  app.add_option("--url", options.url,
+                 "target URL (http, loopback); default http://127.0.0.1:8080/webhooks/webform, or "
+                 ".../webhooks/twilio/whatsapp with --channel whatsapp");
+  app.add_option("--channel", options.channel,
+                 "webform: JSON form submissions; whatsapp: Twilio WhatsApp message webhooks, form-encoded and "
+                 "signed with --twilio-token (one sender per customer, +1555...)")
+      ->check(CLI::IsMember({"webform", "whatsapp"}))
+      ->capture_default_str();
+  app.add_option("--twilio-token", options.twilio_token,
+                 "auth token to sign with (the gateway's FTE_TWILIO_AUTH_TOKEN); --channel whatsapp");
+  app.add_option("--public-base-url", options.public_base_url,
+                 "the gateway's FTE_PUBLIC_BASE_URL, which the signature covers; default http://<host of --url>");
   app.add_option("--rate", options.rate, "requests per second, open loop; 0 = closed loop (max throughput)")
       ->check(CLI::Range(0.0, 1'000'000.0))
       ->capture_default_str();
@@ -847,7 +966,8 @@ int main(int argc, char** argv) {
                  "messages, some answered by the seeded knowledge base and some escalated (--payload-bytes unused)")
       ->check(CLI::IsMember({"padding", "realistic"}))
       ->capture_default_str();
-  app.add_option("--customers", options.customers, "distinct sender emails, cycled (loadgen-<n>@example.com)")
+  app.add_option("--customers", options.customers,
+                 "distinct senders, cycled (loadgen-<n>@example.com, or +1555<n, 7 digits> for whatsapp)")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}))
       ->capture_default_str();
   app.add_flag("--idempotency", options.idempotency, "a unique Idempotency-Key per request");
