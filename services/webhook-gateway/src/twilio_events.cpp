@@ -59,7 +59,26 @@ nlohmann::json client_json(const TwilioRequestInfo& info) {
   return client;
 }
 
-template <class T> const T* as(const std::variant<T, ClientError>& v) { return std::get_if<T>(&v); }
+// What every Twilio message callback carries: whose message, which account,
+// from and to whom (raw, as Twilio wrote them).
+struct Envelope {
+  std::string message_sid;
+  std::string account_sid;
+  std::string from;
+  std::string to;
+};
+
+std::variant<Envelope, ClientError> envelope(const TwilioParams& params) {
+  Envelope out;
+  for (const auto& [name, value] :
+       {std::pair{"MessageSid", &out.message_sid}, std::pair{"AccountSid", &out.account_sid},
+        std::pair{"From", &out.from}, std::pair{"To", &out.to}}) {
+    auto field = required_short(params, name);
+    if (auto* error = std::get_if<ClientError>(&field)) return std::move(*error);
+    *value = std::move(std::get<std::string>(field));
+  }
+  return out;
+}
 
 TwilioEvent make_event(EventId id, std::string_view type, std::string key, nlohmann::json data) {
   auto event =
@@ -72,18 +91,13 @@ TwilioEvent make_event(EventId id, std::string_view type, std::string key, nlohm
 
 std::variant<TwilioEvent, ClientError> whatsapp_message_event(const TwilioParams& params,
                                                               const TwilioRequestInfo& info) {
-  const auto sid = required_short(params, "MessageSid");
-  if (!as(sid)) return std::get<ClientError>(sid);
-  const auto account = required_short(params, "AccountSid");
-  if (!as(account)) return std::get<ClientError>(account);
-  const auto from = required_short(params, "From");
-  if (!as(from)) return std::get<ClientError>(from);
-  const auto to = required_short(params, "To");
-  if (!as(to)) return std::get<ClientError>(to);
-  if (!has_whatsapp_prefix(*as(from))) {
+  auto read = envelope(params);
+  if (auto* error = std::get_if<ClientError>(&read)) return std::move(*error);
+  auto& e = std::get<Envelope>(read);
+  if (!has_whatsapp_prefix(e.from)) {
     return bad_request("invalid_phone_number", "field 'From' is not a WhatsApp address (whatsapp:+...)", "From");
   }
-  const auto sender = to_e164(*as(from));
+  const auto sender = to_e164(e.from);
   if (!sender) return bad_request("invalid_phone_number", "field 'From' is not a valid phone number", "From");
 
   const auto num_media = count_field(params, "NumMedia", kMaxMedia);
@@ -105,10 +119,10 @@ std::variant<TwilioEvent, ClientError> whatsapp_message_event(const TwilioParams
   }
 
   nlohmann::json data = {
-      {"message_sid", *as(sid)},
-      {"account_sid", *as(account)},
+      {"message_sid", e.message_sid},
+      {"account_sid", e.account_sid},
       {"from", *sender},
-      {"to", *as(to)},
+      {"to", e.to},
       {"body", params.first("Body").value_or("")},
       {"num_media", num_media.value_or(0)},
       {"media", std::move(media)},
@@ -116,39 +130,42 @@ std::variant<TwilioEvent, ClientError> whatsapp_message_event(const TwilioParams
       {"client", client_json(info)},
       {"params", params.to_json()},
   };
-  if (const auto service = params.non_empty("MessagingServiceSid")) data["messaging_service_sid"] = *service;
+  // Bounded like the other ids; an odd one stays in `params` only.
+  if (const auto service = params.non_empty("MessagingServiceSid"); service && service->size() <= kMaxShortField) {
+    data["messaging_service_sid"] = *service;
+  }
   if (const auto wa_id = params.non_empty("WaId")) data["wa_id"] = *wa_id;
   if (const auto profile = params.non_empty("ProfileName")) data["profile_name"] = *profile;
   if (num_segments) data["num_segments"] = *num_segments;
-  return make_event(event_id_from_provider("twilio", *as(sid)), kWhatsappMessageEventType, *sender, std::move(data));
+  return make_event(event_id_from_provider("twilio", e.message_sid), kWhatsappMessageEventType, *sender,
+                    std::move(data));
 }
 
 std::variant<TwilioEvent, ClientError> whatsapp_status_event(const TwilioParams& params,
                                                              const TwilioRequestInfo& info) {
-  const auto sid = required_short(params, "MessageSid");
-  if (!as(sid)) return std::get<ClientError>(sid);
+  auto read = envelope(params);
+  if (auto* error = std::get_if<ClientError>(&read)) return std::move(*error);
+  auto& e = std::get<Envelope>(read);
   const auto status = params.non_empty("MessageStatus");
   if (!status) return missing("MessageStatus");
-  const auto account = required_short(params, "AccountSid");
-  if (!as(account)) return std::get<ClientError>(account);
-  const auto from = required_short(params, "From");
-  if (!as(from)) return std::get<ClientError>(from);
-  const auto to = required_short(params, "To");
-  if (!as(to)) return std::get<ClientError>(to);
   if (std::find(kMessageStatuses.begin(), kMessageStatuses.end(), *status) == kMessageStatuses.end()) {
     return bad_request("invalid_form", "field 'MessageStatus' is not a status Twilio documents", "MessageStatus");
   }
-  const auto customer = to_e164(*as(to));
+  const auto customer = to_e164(e.to);
   if (!customer) return bad_request("invalid_phone_number", "field 'To' is not a valid phone number", "To");
   const std::string error_code(params.non_empty("ErrorCode").value_or(""));
 
   nlohmann::json data = {
-      {"message_sid", *as(sid)},    {"message_status", *status},   {"to", *customer},
-      {"from", *as(from)},          {"account_sid", *as(account)}, {"received_at", format_rfc3339(info.received_at)},
+      {"message_sid", e.message_sid},
+      {"message_status", *status},
+      {"to", *customer},
+      {"from", e.from},
+      {"account_sid", e.account_sid},
+      {"received_at", format_rfc3339(info.received_at)},
       {"params", params.to_json()},
   };
   if (!error_code.empty()) data["error_code"] = error_code;
-  auto id = event_id_from_provider("twilio-status", *as(sid) + ":" + std::string(*status) + ":" + error_code);
+  auto id = event_id_from_provider("twilio-status", e.message_sid + ":" + std::string(*status) + ":" + error_code);
   return make_event(std::move(id), kWhatsappStatusEventType, *customer, std::move(data));
 }
 
