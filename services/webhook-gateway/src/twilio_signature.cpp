@@ -2,13 +2,18 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
 #include <boost/url/url.hpp>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 namespace fte::gateway {
 namespace {
@@ -66,18 +71,32 @@ bool has_repeated_name(const ParamRefs& by_name) {
          }) != by_name.end();
 }
 
+using Digest = std::array<unsigned char, EVP_MAX_MD_SIZE>;
+
+std::string base64(const Digest& digest, std::size_t size) {
+  std::array<unsigned char, 4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1> encoded{};
+  const int length = EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(size));
+  return {reinterpret_cast<const char*>(encoded.data()), static_cast<std::size_t>(length)};
+}
+
 std::string hmac_sha1_base64(std::string_view key, std::string_view text) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  Digest digest{};
   unsigned int digest_size = 0;
   // One-shot HMAC(): no context to free, and not deprecated in OpenSSL 3.
   if (HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
            text.size(), digest.data(), &digest_size) == nullptr) {
     return {};
   }
-  std::array<unsigned char, 4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1> encoded{};
-  const int length = EVP_EncodeBlock(encoded.data(), digest.data(), static_cast<int>(digest_size));
-  return {reinterpret_cast<const char*>(encoded.data()), static_cast<std::size_t>(length)};
+  return base64(digest, digest_size);
 }
+
+struct MacFree {
+  void operator()(EVP_MAC* mac) const noexcept { EVP_MAC_free(mac); }
+};
+struct MacContextFree {
+  void operator()(EVP_MAC_CTX* context) const noexcept { EVP_MAC_CTX_free(context); }
+};
+using MacContext = std::unique_ptr<EVP_MAC_CTX, MacContextFree>;
 
 bool constant_time_equal(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -127,12 +146,11 @@ std::string sha256_hex(std::string_view bytes) {
   return out;
 }
 
-std::vector<std::string> twilio_url_variants(std::string_view url) {
-  std::vector<std::string> variants{std::string(url)};
+std::optional<std::string> twilio_port_variant(std::string_view url) {
   // Parsed from a std::string: Boost.URL must not read past the view.
   const std::string text(url);
   const auto parsed = boost::urls::parse_absolute_uri(text);
-  if (!parsed || !parsed->has_authority()) return variants;
+  if (!parsed || !parsed->has_authority()) return std::nullopt;
   boost::urls::url other(*parsed);
   if (other.has_port()) {
     other.remove_port();
@@ -141,36 +159,79 @@ std::vector<std::string> twilio_url_variants(std::string_view url) {
   } else if (other.scheme() == "http") {
     other.set_port_number(80);
   } else {
-    return variants;
+    return std::nullopt;
   }
-  variants.emplace_back(other.buffer());
+  return std::string(other.buffer());
+}
+
+std::vector<std::string> twilio_url_variants(std::string_view url) {
+  std::vector<std::string> variants{std::string(url)};
+  if (auto other = twilio_port_variant(url)) variants.push_back(std::move(*other));
   return variants;
 }
 
+/// HMAC-SHA1 keyed with each token, set up once: OpenSSL 3 looks the
+/// algorithm up in its provider store and derives the key's pads on every
+/// one-shot HMAC(); a keyed context duplicated per check does neither.
+struct TwilioSignatureValidator::Keys {
+  std::unique_ptr<EVP_MAC, MacFree> mac;
+  std::vector<MacContext> keyed; ///< never used directly, only duplicated (EVP_MAC_CTX_dup takes it as const)
+};
+
 TwilioSignatureValidator::TwilioSignatureValidator(std::vector<std::string> auth_tokens) {
-  for (auto& token : auth_tokens) {
-    if (!token.empty()) tokens_.push_back(std::move(token));
+  auto keys = std::make_shared<Keys>();
+  keys->mac.reset(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+  if (!keys->mac) throw std::runtime_error("OpenSSL has no HMAC");
+  std::array<char, 5> digest_name = {'S', 'H', 'A', '1', '\0'};
+  const std::array<OSSL_PARAM, 2> params = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name.data(), 0), OSSL_PARAM_construct_end()};
+  for (const auto& token : auth_tokens) {
+    if (token.empty()) continue;
+    MacContext context(EVP_MAC_CTX_new(keys->mac.get()));
+    if (!context || EVP_MAC_init(context.get(), reinterpret_cast<const unsigned char*>(token.data()), token.size(),
+                                 params.data()) != 1) {
+      throw std::runtime_error("OpenSSL cannot set up HMAC-SHA1 with an auth token");
+    }
+    keys->keyed.push_back(std::move(context));
   }
+  keys_ = std::move(keys);
 }
 
-bool TwilioSignatureValidator::matches_any(const std::vector<std::string>& urls,
-                                           const std::vector<std::string>& suffixes, std::string_view signature) const {
+bool TwilioSignatureValidator::configured() const noexcept { return !keys_->keyed.empty(); }
+
+bool TwilioSignatureValidator::matches(std::string_view url, const std::vector<std::string>& suffixes,
+                                       std::string_view signature) const {
   std::string text;
-  for (const auto& token : tokens_) {
-    for (const auto& url : urls) {
-      for (const auto& suffix : suffixes) {
-        text.assign(url);
-        text += suffix;
-        if (constant_time_equal(hmac_sha1_base64(token, text), signature)) return true;
+  Digest digest{};
+  for (const auto& keyed : keys_->keyed) {
+    for (const auto& suffix : suffixes) {
+      text.assign(url);
+      text += suffix;
+      const MacContext context(EVP_MAC_CTX_dup(keyed.get()));
+      std::size_t size = 0;
+      if (!context ||
+          EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(text.data()), text.size()) != 1 ||
+          EVP_MAC_final(context.get(), digest.data(), &size, digest.size()) != 1) {
+        return false;
       }
+      if (constant_time_equal(base64(digest, size), signature)) return true;
     }
   }
   return false;
 }
 
+bool TwilioSignatureValidator::matches_any_url(std::string_view url, const std::vector<std::string>& suffixes,
+                                               std::string_view signature) const {
+  // The URL as built first: the port variant costs a parse, and most
+  // requests match without it.
+  if (matches(url, suffixes, signature)) return true;
+  const auto other = twilio_port_variant(url);
+  return other && matches(*other, suffixes, signature);
+}
+
 bool TwilioSignatureValidator::valid_form(std::string_view url, const FormFields& params,
                                           std::string_view signature) const {
-  if (tokens_.empty() || signature.empty()) return false;
+  if (!configured() || signature.empty()) return false;
   const auto by_name = sorted_by_name(params);
   std::vector<std::string> suffixes{params_text(by_name, ValueOrder::sorted)};
   if (has_repeated_name(by_name)) {
@@ -179,18 +240,18 @@ bool TwilioSignatureValidator::valid_form(std::string_view url, const FormFields
       if (std::find(suffixes.begin(), suffixes.end(), text) == suffixes.end()) suffixes.push_back(std::move(text));
     }
   }
-  return matches_any(twilio_url_variants(url), suffixes, signature);
+  return matches_any_url(url, suffixes, signature);
 }
 
 bool TwilioSignatureValidator::valid_body(std::string_view url, std::string_view body,
                                           std::string_view signature) const {
-  if (tokens_.empty() || signature.empty()) return false;
+  if (!configured() || signature.empty()) return false;
   std::string claimed = body_hash_parameter(url);
   std::transform(claimed.begin(), claimed.end(), claimed.begin(),
                  [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c); });
   // Twilio signs the URL alone here: the hash in it is what binds the body.
   if (claimed.empty() || !constant_time_equal(sha256_hex(body), claimed)) return false;
-  return matches_any(twilio_url_variants(url), {std::string()}, signature);
+  return matches_any_url(url, {std::string()}, signature);
 }
 
 } // namespace fte::gateway

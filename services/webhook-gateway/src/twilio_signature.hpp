@@ -1,5 +1,7 @@
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,18 +34,22 @@ namespace fte::gateway {
 /// signing has put the port in and left it out (twilio-python #392, #477).
 /// Just `url` when it does not parse as an absolute URL.
 [[nodiscard]] std::vector<std::string> twilio_url_variants(std::string_view url);
+/// The second of twilio_url_variants, or nullopt when there is none.
+[[nodiscard]] std::optional<std::string> twilio_port_variant(std::string_view url);
 
 /// Checks X-Twilio-Signature against every accepted auth token. Comparisons
-/// are constant-time (CRYPTO_memcmp). Thread-safe; holds no OpenSSL state.
+/// are constant-time (CRYPTO_memcmp). Thread-safe: the keyed HMAC state it
+/// holds is only ever duplicated, never used in place. Copies share it.
 class TwilioSignatureValidator {
 public:
   /// `auth_tokens`: the current token first, then tokens still accepted
   /// during a rotation (FTE_TWILIO_AUTH_TOKEN, FTE_TWILIO_AUTH_TOKEN_PREVIOUS).
   /// Empty strings are dropped.
+  /// @throws std::runtime_error when OpenSSL cannot provide HMAC-SHA1.
   explicit TwilioSignatureValidator(std::vector<std::string> auth_tokens);
 
   /// False when no token is configured: every check then fails.
-  [[nodiscard]] bool configured() const noexcept { return !tokens_.empty(); }
+  [[nodiscard]] bool configured() const noexcept;
 
   /// A form-encoded request: `url` as Twilio called it (query included) and
   /// every POST parameter as received. Besides the sorted reading of a
@@ -60,10 +66,15 @@ public:
   [[nodiscard]] bool valid_body(std::string_view url, std::string_view body, std::string_view signature) const;
 
 private:
-  [[nodiscard]] bool matches_any(const std::vector<std::string>& urls, const std::vector<std::string>& suffixes,
-                                 std::string_view signature) const;
+  struct Keys;
+  /// Does HMAC(token, url + suffix) equal `signature` for any token and suffix?
+  [[nodiscard]] bool matches(std::string_view url, const std::vector<std::string>& suffixes,
+                             std::string_view signature) const;
+  /// The same for `url` and then its port variant.
+  [[nodiscard]] bool matches_any_url(std::string_view url, const std::vector<std::string>& suffixes,
+                                     std::string_view signature) const;
 
-  std::vector<std::string> tokens_;
+  std::shared_ptr<const Keys> keys_;
 };
 
 } // namespace fte::gateway
