@@ -188,7 +188,7 @@ class GmailFake:
         self.initial_mailboxes = [m.lower() for m in mailboxes]
         # refresh token -> the user it was granted by
         self.refresh_tokens = dict(refresh_tokens or {"fte-local-refresh-token": self.initial_mailboxes[0]})
-        self.service_account_key = google_tokens.SigningKey()
+        self._service_account_key = None  # made on first use: RSA key generation is slow
         self.service_account_email = service_account_email or "fte-gmail@fte-local.iam.gserviceaccount.com"
         self.token_lifetime = token_lifetime
         self.page_size = page_size
@@ -198,6 +198,13 @@ class GmailFake:
         self.token_url = None  # set by whoever serves this, for the JWT audience
         self.id_counter = 0x18c2a0000000000 + secrets.randbelow(0xffffff) * 0x1000
         self.reset()
+
+    @property
+    def service_account_key(self):
+        with self.lock:
+            if self._service_account_key is None:
+                self._service_account_key = google_tokens.SigningKey()
+            return self._service_account_key
 
     def reset(self):
         with self.lock:
@@ -655,14 +662,14 @@ class GmailFake:
         result = {"id": stored.id, "threadId": stored.thread_id, "historyId": str(history_id),
                   "message_id_header": stored.message_id_header, "internalDate": str(stored.internal_date),
                   "pushes": []}
-        if body.get("push", self.push is not None):
+        if body.get("push", self.push is not None and bool(self.push.endpoint)):
             result["pushes"] = self.send_push({"mailbox": mailbox.address, "history_id": history_id,
                                                "repeat": body.get("push_repeat", 1),
                                                "async": body.get("push_async", False)})
         return result
 
     def send_push(self, body):
-        if self.push is None:
+        if self.push is None or not self.push.endpoint:
             raise ValueError("no push endpoint configured (--push-endpoint)")
         mailbox = self.mailbox(body.get("mailbox", self.initial_mailboxes[0]))
         if mailbox is None:
