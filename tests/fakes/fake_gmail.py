@@ -195,6 +195,9 @@ class GmailFake:
         self.list_page_size = list_page_size
         self.raw_padding = raw_padding
         self.push = push  # a pubsub_push.PushSender, or None
+        # Gmail also notifies the mailbox's own sends when the watch's label
+        # filter does not hold them back (PROTOCOLS.md pitfalls): off unless asked.
+        self.push_on_send = False
         self.token_url = None  # set by whoever serves this, for the JWT audience
         self.id_counter = 0x18c2a0000000000 + secrets.randbelow(0xffffff) * 0x1000
         self.reset()
@@ -560,6 +563,8 @@ class GmailFake:
         self.log("gmail", "sent %s in thread %s from %s to %s%s" % (
             stored.id, stored.thread_id, mailbox.address, stored.header("To"),
             " then 500" if fail else " then dropped the connection" if drop else ""))
+        if self.push_on_send and self.push is not None and self.push.endpoint:
+            threading.Thread(target=self.push.push, args=(mailbox.address, stored.history_id), daemon=True).start()
         if delay:
             time.sleep(delay / 1000.0)
         if fail:
@@ -757,10 +762,13 @@ class GmailFake:
                         setattr(self, name, int(body[name]))
                 if "raw_padding" in body:
                     self.raw_padding = bool(body["raw_padding"])
+                if "push_on_send" in body:
+                    self.push_on_send = bool(body["push_on_send"])
                 if self.push is not None:
                     self.push.configure(body.get("push", {}))
                 return {"page_size": self.page_size, "list_page_size": self.list_page_size,
-                        "token_lifetime": self.token_lifetime, "raw_padding": self.raw_padding}
+                        "token_lifetime": self.token_lifetime, "raw_padding": self.raw_padding,
+                        "push_on_send": self.push_on_send}
 
         def expire_tokens(body):
             with self.lock:
