@@ -17,6 +17,7 @@ PREVIOUS_TOKEN = "9" * 32  # FTE_TWILIO_AUTH_TOKEN_PREVIOUS: still accepted whil
 
 class TwilioSignatures(ChannelTestCase):
     prefix = "e2e-twilio-sig"
+    watch_gmail = False
     extra_env = {"FTE_TWILIO_AUTH_TOKEN_PREVIOUS": PREVIOUS_TOKEN}
 
     def setUp(self):

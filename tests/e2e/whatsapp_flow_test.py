@@ -12,6 +12,7 @@ OUR_NUMBER = "whatsapp:+14155238886"
 
 class WhatsAppFlow(ChannelTestCase):
     prefix = "e2e-whatsapp"
+    watch_gmail = False
 
     def ask(self, phone, question, profile_name="Ada Lovelace", **kwargs):
         params, answers = self.stack.whatsapp(phone, question, profile_name=profile_name, **kwargs)

@@ -12,6 +12,7 @@ SETTLE_SECONDS = 5  # how long a count must hold to show no late duplicate
 
 class TwilioFaults(ChannelTestCase):
     prefix = "rb-twilio"
+    watch_gmail = False
 
     def ask(self, phone, question=None, **kwargs):
         params, answers = self.stack.whatsapp(phone, question or "How do I reset my password? (ref %s)" % nonce(),

@@ -233,11 +233,12 @@ class ChannelTestCase(unittest.TestCase):
 
     extra_env = {}
     prefix = "channels"
+    watch_gmail = True  # run `fte gmail watch` first, as the production setup does
     stack = None
 
     @classmethod
     def setUpClass(cls):
-        cls.stack = ChannelStack(cls.extra_env, prefix=cls.prefix)
+        cls.stack = ChannelStack(cls.extra_env, prefix=cls.prefix, watch_gmail=cls.watch_gmail)
         cls.addClassCleanup(cls.stack.close)
 
     def setUp(self):
