@@ -68,7 +68,7 @@ class WhatsAppFlow(ChannelTestCase):
         self.stack.stays(lambda: [m["status"] for m in self.stack.messages("phone", phone, "outbound")] == ["read"], 3,
                          "status read")
 
-    def test_a_failed_delivery_is_recorded_with_its_error(self):
+    def test_an_undelivered_reply_is_recorded_undelivered(self):
         self.stack.twilio_faults(final_status={"status": "undelivered", "error_code": "63016"})
         phone = random_phone()
         self.ask(phone, "Where can I download my invoices? (ref %s)" % nonce())
