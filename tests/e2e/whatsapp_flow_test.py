@@ -69,8 +69,8 @@ class WhatsAppFlow(ChannelTestCase):
                          "status read")
 
     def test_an_undelivered_reply_is_recorded_undelivered(self):
-        self.stack.twilio_faults(final_status={"status": "undelivered", "error_code": "63016"})
         phone = random_phone()
+        self.stack.twilio_faults(final_status={"status": "undelivered", "error_code": "63016"}, to="whatsapp:" + phone)
         self.ask(phone, "Where can I download my invoices? (ref %s)" % nonce())
         self.reply_sent_to(phone)
         self.wait_for(lambda: [m for m in self.stack.messages("phone", phone, "outbound")

@@ -218,6 +218,9 @@ class GmailFake:
             self.token_requests = {"refresh_token": 0, JWT_BEARER: 0, "failed": 0}
             self.faults = {"rate_limit_sends": 0, "fail_send_after_store": 0, "reset_send_after_store": 0,
                            "delay_send_ms": 0, "fail_history": 0, "fail_gets": 0, "fail_tokens": 0}
+            # Only sends whose To contains this address meet the send faults
+            # (None: every send), so one test's faults miss another's mail.
+            self.send_faults_to = None
             self.pushes = []
 
     def new_id(self):
@@ -541,8 +544,10 @@ class GmailFake:
             return invalid_argument("Recipient address required")
         requested = body.get("threadId")
         with self.lock:
-            if self.faults["rate_limit_sends"] > 0:
-                self.faults["rate_limit_sends"] -= 1
+            targeted = self.send_faults_to is None or self.send_faults_to.lower() in str(parsed.get("To", "")).lower()
+            faults = self.faults if targeted else dict.fromkeys(self.faults, 0)
+            if faults["rate_limit_sends"] > 0:
+                faults["rate_limit_sends"] -= 1
                 return rate_limited()
             if requested and not mailbox.thread_of(requested):
                 return not_found()
@@ -553,13 +558,13 @@ class GmailFake:
             if requested and stored.thread_id != requested:
                 self.log("gmail", "sent %s started a new thread: threadId %s asked for, but In-Reply-To/References "
                                   "or the subject do not match it" % (stored.id, requested))
-            fail = self.faults["fail_send_after_store"] > 0
+            fail = faults["fail_send_after_store"] > 0
             if fail:
-                self.faults["fail_send_after_store"] -= 1
-            drop = not fail and self.faults["reset_send_after_store"] > 0
+                faults["fail_send_after_store"] -= 1
+            drop = not fail and faults["reset_send_after_store"] > 0
             if drop:
-                self.faults["reset_send_after_store"] -= 1
-            delay = self.faults["delay_send_ms"]
+                faults["reset_send_after_store"] -= 1
+            delay = faults["delay_send_ms"]
         self.log("gmail", "sent %s in thread %s from %s to %s%s" % (
             stored.id, stored.thread_id, mailbox.address, stored.header("To"),
             " then 500" if fail else " then dropped the connection" if drop else ""))
@@ -749,11 +754,14 @@ class GmailFake:
 
         def faults(body):
             with self.lock:
+                body = dict(body)
+                if "send_faults_to" in body:
+                    self.send_faults_to = body.pop("send_faults_to")
                 unknown = set(body) - set(self.faults)
                 if unknown:
                     raise ValueError("unknown faults %s (known: %s)" % (sorted(unknown), sorted(self.faults)))
                 self.faults.update({k: int(v) for k, v in body.items()})
-                return dict(self.faults)
+                return dict(self.faults, send_faults_to=self.send_faults_to)
 
         def config(body):
             with self.lock:

@@ -91,10 +91,16 @@ class Faults:
         self.delay_ms = 0  # every send: answer only after this long (the message is recorded first)
         self.final_status = None  # (status, error_code) for the next accepted messages' last callback
         self.final_count = 0
+        # Only sends to this recipient ("whatsapp:+1...") meet the faults;
+        # None: every send. Lets one test's faults miss another's messages.
+        self.to = None
+
+    def applies(self, to):
+        return self.to is None or self.to == to
 
     def update(self, body):
         for name in ("rate_limit", "retry_after", "fail_after_accept", "reset_after_accept", "reject",
-                     "reject_status", "reject_code", "reject_message", "delay_ms"):
+                     "reject_status", "reject_code", "reject_message", "delay_ms", "to"):
             if name in body:
                 setattr(self, name, body[name])
         if "final_status" in body:
@@ -106,7 +112,8 @@ class Faults:
         return {"rate_limit": self.rate_limit, "retry_after": self.retry_after,
                 "fail_after_accept": self.fail_after_accept, "reset_after_accept": self.reset_after_accept,
                 "reject": self.reject, "reject_status": self.reject_status, "reject_code": self.reject_code,
-                "delay_ms": self.delay_ms, "final_status": self.final_status, "final_count": self.final_count}
+                "delay_ms": self.delay_ms, "final_status": self.final_status, "final_count": self.final_count,
+                "to": self.to}
 
 
 class TwilioFake:
@@ -214,7 +221,7 @@ class TwilioFake:
         attempt = {"at": time.time(), "params": pairs, "status": None, "sid": None}
         with self.lock:
             self.attempts.append(attempt)
-            faults = self.faults
+            faults = self.faults if self.faults.applies(fields.get("To", [""])[0]) else Faults()
             if faults.rate_limit > 0:
                 faults.rate_limit -= 1
                 attempt["status"] = 429

@@ -300,6 +300,9 @@ class Sending(GmailCase):
         self.control("faults", {"rate_limit_sends": 1})
         self.assertEqual(self.api("POST", "messages/send", {"raw": self.raw_message()})[0], 429)
         self.assertEqual(len(self.control("sent")["sent"]), 1, "a 429 stores nothing")
+        self.control("faults", {"rate_limit_sends": 1, "send_faults_to": "grace@example.org"})
+        self.assertEqual(self.api("POST", "messages/send", {"raw": self.raw_message()})[0], 200, "not for ada")
+        self.assertEqual(self.api("POST", "messages/send", {"raw": self.raw_message(to="grace@example.org")})[0], 429)
 
 
 class Watch(GmailCase):

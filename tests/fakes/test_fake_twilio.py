@@ -152,6 +152,11 @@ class Faults(FakeTwilioCase):
         attempts = self.control("/_control/attempts")["attempts"]
         self.assertEqual([a["status"] for a in attempts], [429, 429, 201])
 
+    def test_faults_can_be_kept_to_one_recipient(self):
+        self.control("/_control/faults", {"rate_limit": 5, "to": "whatsapp:+15551230009"})
+        self.assertEqual(self.send()[0], 201, "another recipient is not affected")
+        self.assertEqual(self.send({"To": "whatsapp:+15551230009", "From": OURS, "Body": "x"})[0], 429)
+
     def test_accepted_then_500_records_the_message(self):
         self.control("/_control/faults", {"fail_after_accept": 1})
         status, body, _ = self.send()

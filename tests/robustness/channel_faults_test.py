@@ -32,8 +32,8 @@ class TwilioFaults(ChannelTestCase):
         self.assertEqual(len(self.stack.twilio_sent_to(phone)), 1, "one reply sent")
 
     def test_429_is_retried_until_twilio_accepts(self):
-        self.stack.twilio_faults(rate_limit=2, retry_after=1)
         phone = random_phone()
+        self.stack.twilio_faults(rate_limit=2, retry_after=1, to="whatsapp:" + phone)
         self.ask(phone)
         self.wait_for(lambda: [m for m in self.stack.messages("phone", phone, "outbound") if m["status"] == "delivered"],
                       90, "the reply delivered after two 429s")
@@ -41,8 +41,8 @@ class TwilioFaults(ChannelTestCase):
         self.assertEqual(len(self.stack.twilio_sent_to(phone)), 1)
 
     def test_500_after_accepting_is_never_sent_again_and_raised_as_unknown(self):
-        self.stack.twilio_faults(fail_after_accept=1)
         phone = random_phone()
+        self.stack.twilio_faults(fail_after_accept=1, to="whatsapp:" + phone)
         self.ask(phone)
         self.wait_for(lambda: [e for e in self.stack.escalations("phone", phone) if e["reason"] == "delivery_unknown"],
                       90, "an escalation with reason delivery_unknown")
@@ -52,18 +52,18 @@ class TwilioFaults(ChannelTestCase):
         self.assertEqual(len(self.stack.twilio_sent_to(phone)), 1, "Twilio has it once")
 
     def test_a_connection_lost_after_twilio_accepted_is_not_resent(self):
-        self.stack.twilio_faults(reset_after_accept=1)
         phone = random_phone()
+        self.stack.twilio_faults(reset_after_accept=1, to="whatsapp:" + phone)
         self.ask(phone)
         self.wait_for(lambda: [e for e in self.stack.escalations("phone", phone) if e["reason"] == "delivery_unknown"],
                       90, "an escalation with reason delivery_unknown")
         self.stack.stays(lambda: len(self.stack.twilio_attempts_to(phone)) == 1, SETTLE_SECONDS, "a single send attempt")
 
     def test_a_permanent_refusal_is_not_retried(self):
-        self.stack.twilio_faults(reject=1, reject_status=400, reject_code=63016,
+        phone = random_phone()
+        self.stack.twilio_faults(reject=1, reject_status=400, reject_code=63016, to="whatsapp:" + phone,
                                  reject_message="Failed to send freeform message because you are outside the "
                                                 "allowed window.")
-        phone = random_phone()
         self.ask(phone)
         self.wait_for(lambda: self.stack.twilio_attempts_to(phone), 60, "the send attempt")
         self.stack.stays(lambda: len(self.stack.twilio_attempts_to(phone)) == 1, SETTLE_SECONDS, "a single attempt")
@@ -74,8 +74,8 @@ class TwilioFaults(ChannelTestCase):
     def test_kill_9_between_outbox_write_and_send_sends_exactly_once(self):
         # Twilio refuses every send (429: provably not accepted), so the reply
         # waits in the outbox with its attempts; then the worker dies.
-        self.stack.twilio_faults(rate_limit=100000, retry_after=1)
         phone = random_phone()
+        self.stack.twilio_faults(rate_limit=100000, retry_after=1, to="whatsapp:" + phone)
         self.ask(phone)
         self.wait_for(lambda: self.stack.messages("phone", phone, "outbound"), 60, "the reply written to the outbox")
         self.wait_for(lambda: self.stack.twilio_attempts_to(phone), 60, "a refused send attempt")
@@ -139,8 +139,8 @@ class GmailFaults(ChannelTestCase):
         self.wait_for(lambda: self.stack.gmail_sent_to(customer), 60, "the reply")
 
     def test_a_send_answered_500_after_gmail_stored_it_is_reconciled_not_resent(self):
-        self.stack.gmail_faults(fail_send_after_store=1)
         customer = "reconcile.%s@customer.example.org" % nonce()
+        self.stack.gmail_faults(fail_send_after_store=1, send_faults_to=customer)
         self.email(customer)
         self.wait_for(lambda: [m for m in self.stack.messages("email", customer, "outbound") if m["status"] == "sent"],
                       90, "the reply found in the Sent folder and marked sent")

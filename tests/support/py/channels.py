@@ -8,6 +8,7 @@ the tests send are signed with Twilio's own helper library and Google-style
 tokens minted by tests/fakes, never with fte's code.
 """
 
+import itertools
 import os
 import random
 import re
@@ -36,9 +37,13 @@ def nonce():
     return uuid.uuid4().hex[:8]
 
 
+_phones = itertools.count(random.randint(0, 8999))
+
+
 def random_phone():
-    """A US number libphonenumber takes as valid (555-01xx style numbers in a real area code)."""
-    return "+1415555%04d" % random.randint(0, 9999)
+    """A US number libphonenumber takes as valid (a 555 exchange in a real
+    area code), different on each call of a run."""
+    return "+1415555%04d" % (next(_phones) % 10000)
 
 
 class ChannelStack:
@@ -92,10 +97,12 @@ class ChannelStack:
         with self.gmail.lock:
             for name in self.gmail.faults:
                 self.gmail.faults[name] = 0
+            self.gmail.send_faults_to = None
             self.gmail.push_on_send = False
         self.providers.push.configure({"retries": 3, "backoff_s": 0.5})
 
     def twilio_faults(self, **faults):
+        """Faults of the fake Twilio; `to` (whatsapp:+...) keeps them to one recipient."""
         with self.twilio.lock:
             self.twilio.faults.update(faults)
 
@@ -103,8 +110,10 @@ class ChannelStack:
         with self.twilio.lock:
             self.twilio.plan.update(plan)
 
-    def gmail_faults(self, **faults):
+    def gmail_faults(self, send_faults_to=None, **faults):
+        """Faults of the fake Gmail; `send_faults_to` keeps send faults to one recipient."""
         with self.gmail.lock:
+            self.gmail.send_faults_to = send_faults_to
             for name, value in faults.items():
                 if name not in self.gmail.faults:
                     raise KeyError(name)
