@@ -1,5 +1,6 @@
 #pragma once
 
+#include <compare>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +22,7 @@ enum class IdentifierKind { email, phone };
 struct Identifier {
   IdentifierKind kind = IdentifierKind::email;
   std::string value;
-  friend bool operator==(const Identifier&, const Identifier&) = default;
+  friend auto operator<=>(const Identifier&, const Identifier&) = default;
 };
 
 /// The E.164 form (`+15551234567`) of a number written in international
