@@ -19,9 +19,11 @@ void NormalizerHandler::normalize(const kafka::Delivery& delivery, std::vector<N
   } else if (event.type == kWhatsappStatusType) {
     items.emplace_back(delivery_update_from_whatsapp(event));
   } else {
-    // The email channel joins here: its fetcher turns a notification into
-    // the InboundMessages of the mails it fetched (zero or more, each with
-    // its own id), appended in the order Gmail lists them.
+    // The email channel joins beside these: its fetcher turns a
+    // notification into the InboundMessages of the mails it fetched (zero or
+    // more, each with its own `id`), appended in the order Gmail lists them.
+    // It needs the transaction (the mailbox's history cursor) and its Gmail
+    // client, so it becomes a const member taking `tx`, called from apply().
     throw kafka::PoisonError("channel-normalizer has no channel for events of type " + event.type);
   }
 }
