@@ -2,95 +2,23 @@
 
 #include <atomic>
 #include <future>
-#include <mutex>
 #include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
 
-#include "fte/http/server.hpp"
+#include "fte/oidc/testing/fake_jwks_endpoint.hpp"
 #include "fte/oidc/testing/signing_key.hpp"
 
 namespace fte::oidc {
 namespace {
 
 using namespace std::chrono_literals;
-namespace bhttp = boost::beast::http;
 
-/// A JWKS endpoint on a loopback port (plays https://www.googleapis.com/oauth2/v3/certs).
-class FakeJwksEndpoint {
-public:
-  FakeJwksEndpoint() {
-    http::ServerOptions options;
-    options.address = "127.0.0.1";
-    server_ = std::make_unique<http::Server>(
-        io_.get_executor(), options,
-        [this](http::Request request) -> boost::asio::awaitable<http::Response> {
-          ++hits_;
-          std::string body;
-          std::string cache_control;
-          int status = 200;
-          std::chrono::milliseconds delay{0};
-          {
-            const std::lock_guard lock(mutex_);
-            body = body_;
-            cache_control = cache_control_;
-            status = status_;
-            delay = delay_;
-          }
-          if (delay > 0ms) {
-            boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay);
-            co_await timer.async_wait(boost::asio::use_awaitable);
-          }
-          http::Response response{static_cast<http::Status>(status), request.version()};
-          response.set(bhttp::field::content_type, "application/json; charset=UTF-8");
-          if (!cache_control.empty()) response.set(bhttp::field::cache_control, cache_control);
-          response.body() = body;
-          response.prepare_payload();
-          co_return response;
-        },
-        Logger::to_stderr("test", spdlog::level::warn));
-    server_->start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~FakeJwksEndpoint() {
-    server_->stop();
-    io_.stop();
-    thread_.join();
-  }
-  FakeJwksEndpoint(const FakeJwksEndpoint&) = delete;
-  FakeJwksEndpoint& operator=(const FakeJwksEndpoint&) = delete;
-
-  void serve(std::string body, std::string cache_control = "public, max-age=300", int status = 200) {
-    const std::lock_guard lock(mutex_);
-    body_ = std::move(body);
-    cache_control_ = std::move(cache_control);
-    status_ = status;
-  }
-  void delay(std::chrono::milliseconds value) {
-    const std::lock_guard lock(mutex_);
-    delay_ = value;
-  }
-  [[nodiscard]] int hits() const { return hits_.load(); }
-  [[nodiscard]] std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + "/oauth2/v3/certs";
-  }
-
-private:
-  boost::asio::io_context io_;
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
-  std::atomic<int> hits_{0};
-  std::mutex mutex_;
-  std::string body_;
-  std::string cache_control_;
-  int status_ = 200;
-  std::chrono::milliseconds delay_{0};
-};
+using testing::FakeJwksEndpoint;
 
 /// A steady clock the test moves by hand.
 struct ManualClock {
