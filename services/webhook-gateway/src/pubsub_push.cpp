@@ -1,5 +1,6 @@
 #include "pubsub_push.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 
@@ -55,6 +56,16 @@ std::optional<std::string> history_id(const nlohmann::json& value) {
   return std::to_string(parsed);
 }
 
+/// An RFC 3339 time from this era. The year is checked first: system_clock
+/// counts nanoseconds, and a year far from 1970 (0000, 9999) would overflow
+/// it inside parse_rfc3339.
+std::optional<std::chrono::system_clock::time_point> plausible_time(std::string_view text) {
+  int year = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + std::min<std::size_t>(text.size(), 4), year);
+  if (ec != std::errc{} || end != text.data() + 4 || year < 1971 || year > 2199) return std::nullopt;
+  return parse_rfc3339(text);
+}
+
 std::variant<GmailNotification, UnusablePush> parse(std::string_view body) {
   const auto push = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (push.is_discarded() || !push.is_object()) return UnusablePush{"invalid_json", "body is not a JSON object"};
@@ -89,7 +100,7 @@ std::variant<GmailNotification, UnusablePush> parse(std::string_view body) {
 
   // Informational: an unparseable publish time is left out, not fatal.
   if (const auto* published = string_member(*message, {"publishTime", "publish_time"})) {
-    if (const auto at = parse_rfc3339(*published)) notification.publish_time = format_rfc3339(*at);
+    if (const auto at = plausible_time(*published)) notification.publish_time = format_rfc3339(*at);
   }
   const auto attributes = message->find("attributes");
   if (attributes != message->end() && attributes->is_object()) {

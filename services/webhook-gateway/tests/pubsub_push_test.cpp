@@ -58,6 +58,12 @@ TEST(PubsubPush, MessageIdInEitherSpellingAndHistoryIdAsStringOrNumber) {
   EXPECT_EQ(n.history_id, "123");
   EXPECT_FALSE(n.publish_time);
   EXPECT_TRUE(n.attributes.empty());
+  // Unparseable or out-of-range publish times are left out, not fatal.
+  for (const char* time : {"yesterday", "0000-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"}) {
+    EXPECT_FALSE(ok(parse_gmail_push(push({{"emailAddress", "a@b.co"}, {"historyId", "1"}}, {{"publishTime", time}})))
+                     .publish_time)
+        << time;
+  }
   // Padding is optional in what we accept.
   auto data = oidc::encode_base64(R"({"emailAddress":"a@b.co","historyId":"1"})");
   while (!data.empty() && data.back() == '=')
