@@ -1,6 +1,8 @@
 #include "fte/oidc/jwt.hpp"
 
+#include <array>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 
 #include <openssl/bn.h>
@@ -62,6 +64,14 @@ std::variant<std::optional<double>, TokenFailure> numeric_date(const nlohmann::j
   return std::optional<double>(value);
 }
 
+/// A NumericDate for a log line. Not a cast to an integer: the value may be
+/// any finite double, far outside an integer's range.
+std::string seconds_text(double seconds) {
+  std::array<char, 32> buffer{};
+  std::snprintf(buffer.data(), buffer.size(), "%.0f", seconds);
+  return buffer.data();
+}
+
 bool audience_matches(const nlohmann::json& aud, const std::string& expected) {
   if (aud.is_string()) return aud.get_ref<const std::string&>() == expected;
   if (aud.is_array()) {
@@ -93,14 +103,14 @@ std::variant<VerifiedToken, TokenFailure> check_claims(const nlohmann::json& cla
   const auto& expires = std::get<std::optional<double>>(exp);
   // A token without an expiry would be valid forever: refuse it.
   if (!expires) return failure(TokenError::expired, "no exp claim");
-  if (now > *expires + skew) return failure(TokenError::expired, "expired at " + std::to_string(*expires));
+  if (now > *expires + skew) return failure(TokenError::expired, "expired at " + seconds_text(*expires));
 
   for (const char* name : {"nbf", "iat"}) {
     auto date = numeric_date(claims, name);
     if (auto* bad = std::get_if<TokenFailure>(&date)) return *bad;
     const auto& value = std::get<std::optional<double>>(date);
     if (value && *value > now + skew) {
-      return failure(TokenError::not_yet_valid, std::string(name) + " lies in the future: " + std::to_string(*value));
+      return failure(TokenError::not_yet_valid, std::string(name) + " lies in the future: " + seconds_text(*value));
     }
   }
 
