@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -31,12 +32,18 @@ events::CloudEvent library_event(const std::string& type) {
 }
 
 TEST(Validator, KnowsEveryEventTypeInProto) {
-  const Validator validator;
-  std::size_t schemas = 0;
+  // Every schema file in proto/events is compiled in (a file added there
+  // but not to libs/contracts/CMakeLists.txt would go unchecked).
+  std::set<std::string> on_disk;
   for (const auto& entry : std::filesystem::directory_iterator(std::string(FTE_PROTO_DIR) + "/events")) {
-    schemas += entry.path().extension() == ".json" ? 1 : 0;
+    const auto name = entry.path().filename().string();
+    const std::string suffix = ".schema.json";
+    if (name.size() > suffix.size() && name.ends_with(suffix))
+      on_disk.insert(name.substr(0, name.size() - suffix.size()));
   }
-  EXPECT_EQ(validator.known_types().size(), schemas) << "a schema in proto/events is not compiled in";
+  const Validator validator;
+  const auto types = validator.known_types();
+  EXPECT_EQ(std::set<std::string>(types.begin(), types.end()), on_disk);
 }
 
 TEST(Validator, AcceptsEventsTheLibraryBuildsForEveryType) {
