@@ -37,6 +37,7 @@ inline constexpr http::DocumentedAnswer kGateway[] = {
     {"/webhooks/webform", "POST", 400, "field_too_long", kJson},
     {"/webhooks/webform", "POST", 400, "invalid_email", kJson},
     {"/webhooks/webform", "POST", 400, "invalid_priority", kJson},
+    {"/webhooks/webform", "POST", 400, "invalid_phone_number", kJson},
     {"/webhooks/webform", "POST", 400, "invalid_idempotency_key", kJson},
     {"/webhooks/webform", "POST", 400, "", kHtml},
     {"/webhooks/webform", "POST", 413, "body_too_large", kJson},

@@ -73,6 +73,7 @@ constexpr FieldWords kFields[] = {
     {"subject", "Subject", WebformLimits::kSubject},
     {"message", "Message", WebformLimits::kMessage},
     {"category", "Category", WebformLimits::kCategory},
+    {"phone", "Phone", WebformLimits::kPhone},
 };
 
 const FieldWords* field_words(std::string_view field) {
@@ -98,6 +99,10 @@ std::string error_sentence(std::string_view code, std::string_view field, std::s
   }
   if (code == "invalid_email") return "The Email field does not hold an email address we could answer to.";
   if (code == "invalid_priority") return "Please choose a priority from the list.";
+  if (code == "invalid_phone_number") {
+    return "The Phone field does not hold a phone number in international form: start it with + and the country "
+           "code.";
+  }
   if (code == "kafka_unavailable") {
     return "We could not store your message just now, so it has not been sent. Please wait a moment and send it "
            "again.";

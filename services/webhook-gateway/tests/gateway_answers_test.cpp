@@ -196,6 +196,8 @@ protected:
             "field_too_long");
     provoke(observed, bad, send(port, "POST", webform, {json}, json_form({{"email", "nope"}})), "invalid_email");
     provoke(observed, bad, send(port, "POST", webform, {json}, json_form({{"priority", "asap"}})), "invalid_priority");
+    provoke(observed, bad, send(port, "POST", webform, {json}, json_form({{"phone", "not a number"}})),
+            "invalid_phone_number");
     provoke(observed, bad, send(port, "POST", webform, {json, {"Idempotency-Key", std::string(256, 'k')}}, json_form()),
             "invalid_idempotency_key");
     provoke(observed, bad, send(port, "POST", webform, {form, browser}, "name=Ada"));
