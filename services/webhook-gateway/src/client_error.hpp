@@ -2,9 +2,14 @@
 
 #include <optional>
 #include <string>
-#include <string_view>
 
-#include "fte/http/server.hpp"
+#include <boost/beast/http/status.hpp>
+
+namespace fte::http {
+// The status enum alone (as in fte/http/server.hpp): the parsers need no
+// HTTP server, so their fuzz targets build without one.
+using Status = boost::beast::http::status;
+} // namespace fte::http
 
 namespace fte::gateway {
 
@@ -15,23 +20,6 @@ struct ClientError {
   std::string code;
   std::string message;
   std::optional<std::string> field;
-
-  /// The error body every fte API uses (http::error_response).
-  [[nodiscard]] http::Response to_response(unsigned version) const {
-    return http::error_response(status, code, message, field ? std::optional<std::string_view>(*field) : std::nullopt,
-                                version);
-  }
 };
-
-/// The value of a request header, or "" when absent.
-[[nodiscard]] inline std::string header_value(const http::Request& request, boost::beast::http::field name) {
-  const auto it = request.find(name);
-  return it == request.end() ? std::string() : std::string(it->value());
-}
-
-[[nodiscard]] inline std::string header_value(const http::Request& request, std::string_view name) {
-  const auto it = request.find(boost::beast::string_view(name.data(), name.size()));
-  return it == request.end() ? std::string() : std::string(it->value());
-}
 
 } // namespace fte::gateway

@@ -12,12 +12,13 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "event_publisher.hpp"
 #include "fte/http/server.hpp"
 #include "fte/kafka/producer.hpp"
 #include "fte/kafka/topics.hpp"
+#include "fte/oidc/jwks_cache.hpp"
 #include "fte/runtime/service.hpp"
 #include "gateway_metrics.hpp"
+#include "gmail_push_handler.hpp"
 #include "request_origin.hpp"
 #include "router.hpp"
 #include "twilio_handler.hpp"
@@ -25,17 +26,17 @@
 
 namespace {
 
-// Says at start which channels answer and from where their URLs come, so a
-// 503 channel_not_configured or a 403 behind a proxy is explained in the log.
+// Says at start whether the WhatsApp routes answer and from where their URLs
+// come, so a 503 channel_not_configured or a 403 behind a proxy is explained
+// in the log.
 void log_twilio_configuration(const fte::Logger& logger, const fte::Environment& env,
                               const fte::gateway::TwilioHandler& twilio) {
   if (!twilio.configured()) {
-    logger.warn("WhatsApp channel not configured: /webhooks/twilio/* answer 503 channel_not_configured",
-                {{"missing", "FTE_TWILIO_AUTH_TOKEN"}});
+    logger.warn("POST /webhooks/twilio/* answer 503 channel_not_configured: set FTE_TWILIO_AUTH_TOKEN");
     return;
   }
   const auto base = env.get_or("FTE_PUBLIC_BASE_URL", "");
-  logger.info("WhatsApp channel configured",
+  logger.info("twilio whatsapp configured",
               {{"public_base_url", base.empty() ? "(unset: Host or trusted X-Forwarded-* headers)" : base},
                {"trusted_proxies", env.get_or("FTE_TRUSTED_PROXIES", "")},
                {"previous_token", !env.get_or("FTE_TWILIO_AUTH_TOKEN_PREVIOUS", "").empty()}});
@@ -70,9 +71,28 @@ int main() {
     producer_options.external_poll = true; // delivery reports run on the I/O threads, below
     fte::kafka::Producer producer(producer_options, service.logger());
     fte::gateway::GatewayMetrics metrics(*service.registry());
-    const fte::gateway::EventPublisher publisher({static_cast<int>(env.get_int("FTE_RETRY_AFTER_SECONDS", 1, 1, 3600))},
-                                                 producer, metrics, service.logger());
-    const fte::gateway::WebformHandler webform(topics.webform_inbound, publisher, service.logger());
+    const auto retry_after = static_cast<int>(env.get_int("FTE_RETRY_AFTER_SECONDS", 1, 1, 3600));
+    const fte::gateway::WebformHandler webform({topics.webform_inbound, retry_after}, producer, metrics,
+                                               service.logger());
+    // Gmail push: Google's signing keys are fetched on the cache's own
+    // thread; the cache outlives the handler and the listener that use it.
+    auto gmail_options = fte::gateway::GmailPushHandler::Options::from_env(env, topics.email_inbound, retry_after);
+    std::unique_ptr<fte::oidc::JwksCache> google_keys;
+    if (gmail_options.configured()) {
+      const auto jwks_options = fte::gateway::jwks_cache_options_from_env(env);
+      service.logger().info("gmail push configured", {{"audience", gmail_options.policy.audience},
+                                                      {"service_account", gmail_options.policy.email},
+                                                      {"jwks_url", jwks_options.url},
+                                                      {"mailboxes", gmail_options.mailboxes}});
+      google_keys =
+          std::make_unique<fte::oidc::JwksCache>(jwks_options, service.logger().with({{"component", "jwks"}}));
+      google_keys->prefetch();
+    } else {
+      service.logger().warn("POST /webhooks/gmail answers 503 channel_not_configured: set FTE_GMAIL_PUSH_AUDIENCE "
+                            "and FTE_GMAIL_PUSH_SERVICE_ACCOUNT");
+    }
+    const fte::gateway::GmailPushHandler gmail(std::move(gmail_options), google_keys.get(), producer, metrics,
+                                               *service.registry(), service.logger());
     // The previous token alone does not configure the channel: it is only
     // accepted beside a current one, during a rotation.
     std::vector<std::string> twilio_tokens;
@@ -80,10 +100,10 @@ int main() {
       twilio_tokens = {std::move(current), env.get_or("FTE_TWILIO_AUTH_TOKEN_PREVIOUS", "")};
     }
     const fte::gateway::TwilioHandler twilio(
-        {topics.whatsapp_inbound, std::move(twilio_tokens), fte::gateway::OriginPolicy::from_env(env)}, publisher,
-        service.logger());
+        {topics.whatsapp_inbound, retry_after, std::move(twilio_tokens), fte::gateway::OriginPolicy::from_env(env)},
+        producer, metrics, service.logger());
     log_twilio_configuration(service.logger(), env, twilio);
-    fte::gateway::Router router(webform, twilio, metrics);
+    fte::gateway::Router router(webform, gmail, twilio, metrics);
 
     boost::asio::io_context io(threads);
     fte::http::Server server(
@@ -134,6 +154,9 @@ int main() {
     io.stop();
     for (auto& t : pool)
       t.join();
+    // A key fetch still running completes into the io_context: join it while
+    // that context still exists.
+    google_keys.reset();
     service.logger().info("webhook-gateway drained", {{"in_flight_left", router.in_flight()}, {"flushed", flushed}});
     return router.in_flight() == 0 ? 0 : 1;
   });

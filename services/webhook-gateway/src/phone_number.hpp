@@ -6,14 +6,12 @@
 
 namespace fte::gateway {
 
-/// A WhatsApp address or phone number in E.164 ("+15551234567"), checked and
-/// normalised with libphonenumber. `text` may carry the `whatsapp:` prefix
-/// Twilio puts on WhatsApp addresses; what follows must be '+' and digits
-/// only (no letters, which libphonenumber would read as a vanity number, no
-/// extension). nullopt when it is not a possible number for its country
-/// calling code. Possible, not "valid": Debian's metadata lags behind newly
-/// allocated ranges, and refusing a real customer's number loses their
-/// message, while the fictional +1 555 numbers tests use stay accepted.
+/// A WhatsApp address or phone number in E.164 ("+15551234567"): `text` may
+/// carry the `whatsapp:` prefix Twilio puts on WhatsApp addresses; what
+/// follows must be '+' and digits only, and is then normalised as every
+/// phone identifier is (fte::identity::normalize_phone: libphonenumber, a
+/// possible number for its country calling code, no extension). nullopt
+/// otherwise.
 [[nodiscard]] std::optional<std::string> to_e164(std::string_view text);
 
 /// `text` without a leading `whatsapp:` (any case); unchanged otherwise.

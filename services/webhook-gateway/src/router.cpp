@@ -11,8 +11,9 @@ const std::vector<EmbeddedFile>& static_files();
 
 namespace bhttp = boost::beast::http;
 
-Router::Router(const WebformHandler& webform, const TwilioHandler& twilio, GatewayMetrics& metrics)
-    : webform_(webform), twilio_(twilio), metrics_(metrics) {}
+Router::Router(const WebformHandler& webform, const GmailPushHandler& gmail, const TwilioHandler& twilio,
+               GatewayMetrics& metrics)
+    : webform_(webform), gmail_(gmail), twilio_(twilio), metrics_(metrics) {}
 
 namespace {
 
@@ -68,6 +69,13 @@ boost::asio::awaitable<http::Response> Router::route(http::Request request, boos
     // (temporaries destroyed twice).
     if (request.method() == bhttp::verb::post) {
       response = co_await webform_.handle(std::move(request));
+    } else {
+      response = method_not_allowed("POST", version);
+    }
+  } else if (path == "/webhooks/gmail") {
+    route = "/webhooks/gmail";
+    if (request.method() == bhttp::verb::post) {
+      response = co_await gmail_.handle(std::move(request));
     } else {
       response = method_not_allowed("POST", version);
     }

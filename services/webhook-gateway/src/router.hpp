@@ -7,6 +7,7 @@
 
 #include "fte/http/server.hpp"
 #include "gateway_metrics.hpp"
+#include "gmail_push_handler.hpp"
 #include "twilio_handler.hpp"
 #include "webform_handler.hpp"
 
@@ -16,7 +17,8 @@ namespace fte::gateway {
 /// metrics. Unknown paths answer 404, known paths with the wrong method 405.
 class Router {
 public:
-  Router(const WebformHandler& webform, const TwilioHandler& twilio, GatewayMetrics& metrics);
+  Router(const WebformHandler& webform, const GmailPushHandler& gmail, const TwilioHandler& twilio,
+         GatewayMetrics& metrics);
 
   /// `peer`: the TCP peer (a proxy's address decides whether its forwarded
   /// headers are believed).
@@ -28,6 +30,7 @@ public:
 
 private:
   const WebformHandler& webform_;
+  const GmailPushHandler& gmail_;
   const TwilioHandler& twilio_;
   GatewayMetrics& metrics_;
   std::atomic<int> in_flight_{0};

@@ -4,7 +4,6 @@
 #include <array>
 #include <charconv>
 
-#include "event_publisher.hpp"
 #include "fte/common/time.hpp"
 #include "phone_number.hpp"
 

@@ -14,6 +14,8 @@
 
 namespace fte::gateway {
 
+/// The CloudEvents `source` of every event the gateway publishes.
+inline constexpr std::string_view kGatewaySource = "/fte/webhook-gateway";
 inline constexpr std::string_view kWhatsappMessageEventType = "fte.whatsapp.message.received.v1";
 inline constexpr std::string_view kWhatsappStatusEventType = "fte.whatsapp.status.received.v1";
 

@@ -1,6 +1,7 @@
 #include "twilio_handler.hpp"
 
-#include "client_error.hpp"
+#include "publish.hpp"
+#include "request_helpers.hpp"
 #include "twilio_events.hpp"
 #include "twilio_form.hpp"
 
@@ -67,13 +68,18 @@ boost::asio::awaitable<http::Response> TwilioHandler::handle(http::Request reque
   auto built = route == Route::message ? whatsapp_message_event(params, info) : whatsapp_status_event(params, info);
   if (auto* error = std::get_if<ClientError>(&built)) {
     logger_.info(std::string(what) + " rejected", {{"code", error->code}, {"field", error->field.value_or("")}});
-    co_return error->to_response(version);
+    co_return client_error_response(*error, version);
   }
   auto& accepted = std::get<TwilioEvent>(built);
   continue_trace(request, accepted.event);
 
-  if (auto refused = co_await publisher_.publish(topic_, std::move(accepted.key), accepted.event, what, version)) {
-    co_return std::move(*refused);
+  const auto report = co_await publish_event(producer_, metrics_, logger_, topic_, accepted.key, accepted.event, what);
+  if (!report.ok()) co_return delivery_failed_response(report, retry_after_seconds_, version);
+  if (logger_.enabled(spdlog::level::debug)) {
+    logger_.debug(std::string(what) + " accepted", {{"event_id", accepted.event.id},
+                                                    {"correlation_id", accepted.event.correlationid},
+                                                    {"partition", report.partition},
+                                                    {"offset", report.offset}});
   }
   if (route == Route::status) {
     http::Response response{http::Status::no_content, version};

@@ -7,9 +7,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 
-#include "event_publisher.hpp"
 #include "fte/common/logging.hpp"
 #include "fte/http/server.hpp"
+#include "fte/kafka/producer.hpp"
+#include "gateway_metrics.hpp"
 #include "request_origin.hpp"
 #include "twilio_signature.hpp"
 
@@ -27,20 +28,23 @@ namespace fte::gateway {
 /// (twilio_events.hpp, else 400). The event is then produced, and the answer
 /// given only after the broker acknowledged it: 200 with empty TwiML for a
 /// message, 204 for a status callback; 503 `kafka_unavailable` or 500
-/// `publish_failed` otherwise (event_publisher.hpp). Twilio's retry of the
-/// same request is the same event id, which consumers deduplicate.
+/// `publish_failed` otherwise (publish.hpp). Twilio's retry of the same
+/// request is the same event id, which consumers deduplicate. Why the URL,
+/// proxies and variants are what they are: ADR 0008.
 class TwilioHandler {
 public:
   struct Options {
     /// fte.channels.whatsapp.inbound (with the deployment's prefix).
     std::string topic;
+    int retry_after_seconds = 1;
     /// FTE_TWILIO_AUTH_TOKEN, then FTE_TWILIO_AUTH_TOKEN_PREVIOUS; empty
     /// strings are ignored, and with no token the channel is not configured.
     std::vector<std::string> auth_tokens;
     OriginPolicy origin;
   };
 
-  TwilioHandler(Options options, const EventPublisher& publisher, Logger logger);
+  /// @throws std::runtime_error when OpenSSL cannot provide HMAC-SHA1.
+  TwilioHandler(Options options, kafka::Producer& producer, GatewayMetrics& metrics, Logger logger);
 
   /// False when no auth token is configured: both routes answer 503.
   [[nodiscard]] bool configured() const noexcept { return validator_.configured(); }
@@ -59,9 +63,11 @@ private:
                                                               Route route) const;
 
   std::string topic_;
+  int retry_after_seconds_;
   OriginPolicy origin_;
   TwilioSignatureValidator validator_;
-  const EventPublisher& publisher_;
+  kafka::Producer& producer_;
+  GatewayMetrics& metrics_;
   Logger logger_;
 };
 

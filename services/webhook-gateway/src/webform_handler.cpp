@@ -1,32 +1,42 @@
 #include "webform_handler.hpp"
 
-#include "client_error.hpp"
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
 #include "fte/events/cloud_event.hpp"
 #include "fte/events/json_writer.hpp"
+#include "publish.hpp"
+#include "request_helpers.hpp"
+#include "webform_page.hpp"
 #include "webform_submission.hpp"
 
 namespace fte::gateway {
 
 namespace bhttp = boost::beast::http;
 
-WebformHandler::WebformHandler(std::string topic, const EventPublisher& publisher, Logger logger)
-    : topic_(std::move(topic)), publisher_(publisher), logger_(std::move(logger)) {}
+WebformHandler::WebformHandler(Options options, kafka::Producer& producer, GatewayMetrics& metrics, Logger logger)
+    : options_(std::move(options)), producer_(producer), metrics_(metrics), logger_(std::move(logger)) {}
 
 boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request request) const {
+  const bool for_person =
+      wants_answer_page(header_value(request, bhttp::field::content_type), header_value(request, bhttp::field::accept));
+  auto response = co_await answer(std::move(request));
+  if (for_person) response = answer_page(response);
+  co_return response;
+}
+
+boost::asio::awaitable<http::Response> WebformHandler::answer(http::Request request) const {
   const auto version = request.version();
   const auto received = std::chrono::system_clock::now();
   const std::string idempotency_key = header_value(request, "Idempotency-Key");
   if (request.find("Idempotency-Key") != request.end()) {
     if (auto error = check_idempotency_key(idempotency_key)) {
-      co_return error->to_response(version);
+      co_return client_error_response(*error, version);
     }
   }
   auto parsed = parse_webform(header_value(request, bhttp::field::content_type), request.body());
   if (auto* error = std::get_if<ClientError>(&parsed)) {
     logger_.info("webform submission rejected", {{"code", error->code}, {"field", error->field.value_or("")}});
-    co_return error->to_response(version);
+    co_return client_error_response(*error, version);
   }
   const auto& submission = std::get<WebformSubmission>(parsed);
 
@@ -45,22 +55,31 @@ boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request requ
   event.subject = submission.email;
   continue_trace(request, event);
 
-  if (auto refused = co_await publisher_.publish(topic_, submission.email, event, "webform submission", version)) {
-    co_return std::move(*refused);
+  const auto report = co_await publish_event(producer_, metrics_, logger_, options_.topic, submission.email, event,
+                                             "webform submission");
+
+  if (report.ok()) {
+    if (logger_.enabled(spdlog::level::debug)) {
+      logger_.debug("webform submission accepted", {{"event_id", event.id},
+                                                    {"correlation_id", event.correlationid},
+                                                    {"partition", report.partition},
+                                                    {"offset", report.offset}});
+    }
+    // Written directly (both ids are uuids or derived from them): this is
+    // the answer to every accepted submission.
+    http::Response response{http::Status::accepted, version};
+    response.set(bhttp::field::content_type, "application/json");
+    auto& body = response.body();
+    body.reserve(96);
+    body += R"({"correlation_id":)";
+    events::append_json_string(body, event.correlationid);
+    body += R"(,"id":)";
+    events::append_json_string(body, event.id);
+    body.push_back('}');
+    response.prepare_payload();
+    co_return response;
   }
-  // Written directly (both ids are uuids or derived from them): this is
-  // the answer to every accepted submission.
-  http::Response response{http::Status::accepted, version};
-  response.set(bhttp::field::content_type, "application/json");
-  auto& body = response.body();
-  body.reserve(96);
-  body += R"({"correlation_id":)";
-  events::append_json_string(body, event.correlationid);
-  body += R"(,"id":)";
-  events::append_json_string(body, event.id);
-  body.push_back('}');
-  response.prepare_payload();
-  co_return response;
+  co_return delivery_failed_response(report, options_.retry_after_seconds, version);
 }
 
 } // namespace fte::gateway

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "form_fields.hpp"
+#include "fte/identity/identifier.hpp"
 #include "text.hpp"
 
 namespace fte::gateway {
@@ -75,6 +76,7 @@ nlohmann::json WebformSubmission::to_json() const {
   nlohmann::json j = {{"name", name}, {"email", email}, {"subject", subject}, {"message", message}};
   if (category) j["category"] = *category;
   if (priority) j["priority"] = *priority;
+  if (phone) j["phone"] = *phone;
   return j;
 }
 
@@ -147,6 +149,7 @@ std::variant<WebformSubmission, ClientError> parse_webform(std::string_view cont
       {"message", WebformLimits::kMessage, true, &submission.message, nullptr},
       {"category", WebformLimits::kCategory, false, nullptr, &submission.category},
       {"priority", 16, false, nullptr, &submission.priority},
+      {"phone", WebformLimits::kPhone, false, nullptr, &submission.phone},
   };
   for (const auto& spec : specs) {
     auto value = text_field(fields, spec.name, spec.limit, spec.required);
@@ -161,6 +164,14 @@ std::variant<WebformSubmission, ClientError> parse_webform(std::string_view cont
   submission.email = lower_ascii(email);
   if (!is_valid_email(submission.email)) {
     return bad("invalid_email", "field 'email' is not a valid email address", "email");
+  }
+  if (submission.phone) {
+    auto e164 = identity::normalize_phone(*submission.phone);
+    if (!e164) {
+      return bad("invalid_phone_number",
+                 "field 'phone' is not a phone number in international form (+ and the country code)", "phone");
+    }
+    submission.phone = std::move(*e164);
   }
   if (submission.priority) {
     *submission.priority = lower_ascii(*submission.priority);

@@ -21,9 +21,9 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
-#include "event_publisher.hpp"
 #include "fte/events/cloud_event.hpp"
 #include "fte/kafka/record.hpp"
+#include "gmail_push_handler.hpp"
 #include "router.hpp"
 #include "twilio_handler.hpp"
 #include "twilio_signature.hpp"
@@ -64,10 +64,10 @@ class Gateway {
 public:
   explicit Gateway(std::vector<std::string> tokens, OriginPolicy origin = {})
       : producer_(mock_options(), quiet()), cluster_(rd_kafka_handle_mock_cluster(producer_.native())),
-        metrics_(registry_), publisher_({1}, producer_, metrics_, quiet()),
-        webform_("fte.channels.webform.inbound", publisher_, quiet()),
-        twilio_({kTopic, std::move(tokens), std::move(origin)}, publisher_, quiet()),
-        router_(webform_, twilio_, metrics_), work_(asio::make_work_guard(io_)),
+        metrics_(registry_), webform_({"fte.channels.webform.inbound", 1}, producer_, metrics_, quiet()),
+        gmail_({"fte.channels.email.inbound"}, nullptr, producer_, metrics_, registry_, quiet()),
+        twilio_({kTopic, 1, std::move(tokens), std::move(origin)}, producer_, metrics_, quiet()),
+        router_(webform_, gmail_, twilio_, metrics_), work_(asio::make_work_guard(io_)),
         server_(io_.get_executor(), options(),
                 http::PeerHandler([this](http::Request request, asio::ip::tcp::endpoint peer) {
                   return router_.route(std::move(request), peer);
@@ -168,8 +168,8 @@ private:
   rd_kafka_mock_cluster_t* cluster_;
   prometheus::Registry registry_;
   GatewayMetrics metrics_;
-  EventPublisher publisher_;
   WebformHandler webform_;
+  GmailPushHandler gmail_;
   TwilioHandler twilio_;
   Router router_;
   asio::io_context io_{1};

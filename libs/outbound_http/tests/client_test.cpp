@@ -1,0 +1,127 @@
+#include "fte/outbound_http/client.hpp"
+
+#include <atomic>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <gtest/gtest.h>
+
+#include "fte/http/server.hpp"
+
+namespace fte::outbound_http {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+Request get(std::string url) {
+  Request request;
+  request.url = std::move(url);
+  return request;
+}
+
+Request post(std::string url, std::string body, std::chrono::milliseconds timeout = std::chrono::milliseconds(10'000)) {
+  Request request;
+  request.method = "POST";
+  request.url = std::move(url);
+  request.body = std::move(body);
+  request.timeout = timeout;
+  return request;
+}
+
+// A real HTTP server on a loopback port, answering from a handler.
+class LocalServer {
+public:
+  explicit LocalServer(http::Handler handler) {
+    http::ServerOptions options;
+    options.address = "127.0.0.1";
+    server_ = std::make_unique<http::Server>(io_.get_executor(), options, std::move(handler),
+                                             Logger::to_stderr("test", spdlog::level::warn));
+    server_->start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~LocalServer() {
+    server_->stop();
+    io_.stop();
+    thread_.join();
+  }
+  [[nodiscard]] std::string url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
+  }
+
+private:
+  boost::asio::io_context io_;
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+};
+
+TEST(OutboundHttpClient, SendsMethodHeadersAndBodyAndReadsTheAnswer) {
+  LocalServer server([](http::Request request) -> boost::asio::awaitable<http::Response> {
+    http::Response response{http::Status::created, request.version()};
+    response.set("X-Seen-Method", std::string(request.method_string()));
+    response.set("X-Seen-Auth", std::string(request[bhttp::field::authorization]));
+    response.set(bhttp::field::content_type, "text/plain");
+    response.body() = request.body();
+    response.prepare_payload();
+    co_return response;
+  });
+  Client client;
+  Request request;
+  request.method = "POST";
+  request.url = server.url("/echo?x=1");
+  request.headers = {{"Authorization", basic_auth("AC123", "secret")},
+                     {"Content-Type", "application/x-www-form-urlencoded"}};
+  request.body = form_encode({{"To", "whatsapp:+15551234567"}, {"Body", "héllo & bye"}});
+  const auto result = client.perform(request);
+  ASSERT_TRUE(std::holds_alternative<Response>(result)) << std::get<Failure>(result).message;
+  const auto& response = std::get<Response>(result);
+  EXPECT_EQ(response.status, 201);
+  EXPECT_EQ(response.body, "To=whatsapp%3A%2B15551234567&Body=h%C3%A9llo%20%26%20bye");
+  EXPECT_EQ(response.header("x-seen-method").value_or(""), "POST");
+  EXPECT_EQ(response.header("X-SEEN-AUTH").value_or(""), "Basic QUMxMjM6c2VjcmV0");
+  EXPECT_FALSE(response.header("X-Absent").has_value());
+
+  // The same client, another request: a server error is an answer, not a failure.
+  const auto again = client.perform(get(server.url("/get")));
+  ASSERT_TRUE(std::holds_alternative<Response>(again));
+  EXPECT_EQ(std::get<Response>(again).header("x-seen-method").value_or(""), "GET");
+}
+
+TEST(OutboundHttpClient, RefusedConnectionIsKnownNotSent) {
+  // A port that was just free: bind, remember, close.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  acceptor.close();
+  Client client;
+  const auto result = client.perform(post("http://127.0.0.1:" + std::to_string(port) + "/x", "a=b"));
+  ASSERT_TRUE(std::holds_alternative<Failure>(result));
+  const auto& failure = std::get<Failure>(result);
+  EXPECT_EQ(failure.kind, FailureKind::connect_failed) << failure.message;
+  EXPECT_FALSE(failure.request_sent);
+}
+
+TEST(OutboundHttpClient, SlowAnswerIsATimeoutAfterSending) {
+  LocalServer server([](http::Request request) -> boost::asio::awaitable<http::Response> {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, std::chrono::seconds(2));
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    co_return http::Response{http::Status::ok, request.version()};
+  });
+  Client client;
+  const auto result = client.perform(post(server.url("/slow"), "x", std::chrono::milliseconds(300)));
+  ASSERT_TRUE(std::holds_alternative<Failure>(result));
+  const auto& failure = std::get<Failure>(result);
+  EXPECT_EQ(failure.kind, FailureKind::timeout) << failure.message;
+  EXPECT_TRUE(failure.request_sent);
+}
+
+TEST(OutboundHttpClient, Encodings) {
+  EXPECT_EQ(url_encode("a b+c/é~"), "a%20b%2Bc%2F%C3%A9~");
+  EXPECT_EQ(form_encode({{"a", "1"}, {"a", "2"}, {"k y", ""}}), "a=1&a=2&k%20y=");
+  EXPECT_EQ(basic_auth("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+}
+
+} // namespace
+} // namespace fte::outbound_http
