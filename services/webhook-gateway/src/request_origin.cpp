@@ -4,7 +4,7 @@
 
 #include <boost/url/parse.hpp>
 
-#include "client_error.hpp"
+#include "request_helpers.hpp"
 #include "text.hpp"
 
 namespace fte::gateway {

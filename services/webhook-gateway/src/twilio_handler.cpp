@@ -9,9 +9,10 @@ namespace fte::gateway {
 
 namespace bhttp = boost::beast::http;
 
-TwilioHandler::TwilioHandler(Options options, const EventPublisher& publisher, Logger logger)
-    : topic_(std::move(options.topic)), origin_(std::move(options.origin)), validator_(std::move(options.auth_tokens)),
-      publisher_(publisher), logger_(std::move(logger)) {}
+TwilioHandler::TwilioHandler(Options options, kafka::Producer& producer, GatewayMetrics& metrics, Logger logger)
+    : topic_(std::move(options.topic)), retry_after_seconds_(options.retry_after_seconds),
+      origin_(std::move(options.origin)), validator_(std::move(options.auth_tokens)), producer_(producer),
+      metrics_(metrics), logger_(std::move(logger)) {}
 
 boost::asio::awaitable<http::Response> TwilioHandler::handle_message(http::Request request,
                                                                      boost::asio::ip::address peer) const {

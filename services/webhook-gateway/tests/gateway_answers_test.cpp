@@ -19,10 +19,8 @@
 
 #include "fte/http/testing/openapi_answers.hpp"
 #include "gmail_push_handler.hpp"
-#include "router.hpp"
-#include "twilio_handler.hpp"
+#include "test_gateway.hpp"
 #include "twilio_signature.hpp"
-#include "webform_handler.hpp"
 
 namespace fte::gateway {
 namespace {
@@ -34,7 +32,7 @@ using namespace std::chrono_literals;
 
 constexpr std::string_view kBrowserAccept =
     "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8";
-constexpr std::size_t kBodyLimit = 64 * 1024;
+using test_support::kBodyLimit;
 
 // Routes whose handlers come from other branches of issue 8 (twilio,
 // gmailpush). While the router does not serve one, its rows are checked
@@ -56,61 +54,13 @@ TwilioHandler::Options twilio_options(bool configured) {
   return options;
 }
 
-GmailPushHandler::Options unconfigured_gmail() {
-  GmailPushHandler::Options options;
-  options.topic = "fte.channels.email.inbound";
-  return options;
-}
-
 // The public listener as main.cpp wires it, around one producer.
-class Gateway {
+class Gateway : public test_support::TestGateway {
 public:
   explicit Gateway(kafka::ProducerOptions producer_options, bool twilio_configured = true)
-      : producer_(std::move(producer_options), quiet()), metrics_(registry_),
-        webform_({"fte.channels.webform.inbound", 1}, producer_, metrics_, quiet()),
-        gmail_(unconfigured_gmail(), nullptr, producer_, metrics_, registry_, quiet()),
-        twilio_(twilio_options(twilio_configured), producer_, metrics_, quiet()),
-        router_(webform_, gmail_, twilio_, metrics_),
-        server_(io_.get_executor(), options(),
-                http::PeerHandler([this](http::Request request, boost::asio::ip::tcp::endpoint peer) {
-                  return router_.route(std::move(request), peer);
-                }),
-                quiet()),
-        work_(boost::asio::make_work_guard(io_)) {
-    server_.start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~Gateway() {
-    server_.stop();
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  Gateway(const Gateway&) = delete;
-  Gateway& operator=(const Gateway&) = delete;
+      : TestGateway(std::move(producer_options), twilio_options(twilio_configured)) {}
 
-  [[nodiscard]] std::uint16_t port() const { return server_.port(); }
-
-  static http::ServerOptions options() {
-    http::ServerOptions options;
-    options.address = "127.0.0.1";
-    options.port = 0;
-    options.body_limit = kBodyLimit;
-    return options;
-  }
-
-private:
-  kafka::Producer producer_;
-  prometheus::Registry registry_;
-  GatewayMetrics metrics_;
-  WebformHandler webform_;
-  GmailPushHandler gmail_;
-  TwilioHandler twilio_;
-  Router router_;
-  boost::asio::io_context io_;
-  http::Server server_;
-  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
-  std::thread thread_;
+  static http::ServerOptions options() { return server_options(); }
 };
 
 kafka::ProducerOptions mock_cluster(std::map<std::string, std::string> extra = {}) {

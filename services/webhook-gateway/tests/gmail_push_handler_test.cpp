@@ -4,10 +4,6 @@
 // was (and was not) published.
 #include "gmail_push_handler.hpp"
 
-#include <librdkafka/rdkafka.h>
-// rdkafka_mock.h needs rdkafka.h first.
-#include <librdkafka/rdkafka_mock.h>
-
 #include <array>
 #include <future>
 #include <map>
@@ -22,10 +18,10 @@
 
 #include "fte/common/ids.hpp"
 #include "fte/contracts/validator.hpp"
-#include "fte/kafka/handles.hpp"
 #include "fte/oidc/base64.hpp"
 #include "fte/oidc/testing/fake_jwks_endpoint.hpp"
 #include "fte/oidc/testing/signing_key.hpp"
+#include "mock_kafka.hpp"
 
 namespace fte::gateway {
 namespace {
@@ -38,21 +34,9 @@ constexpr const char* kServiceAccount = "gmail-push@example-project.iam.gservice
 constexpr const char* kTopic = "fte.channels.email.inbound";
 constexpr std::int32_t kPartitions = 3;
 
-struct Published {
-  std::string key;
-  std::string value;
-};
+using test_support::Published;
 
 Logger quiet() { return Logger::to_stderr("gmail-push-test", spdlog::level::off); }
-
-kafka::ProducerOptions mock_producer_options() {
-  kafka::ProducerOptions options;
-  options.client.bootstrap = "";
-  options.client.client_id = "gmail-push-test";
-  options.client.properties = {{"test.mock.num.brokers", "1"}};
-  options.delivery_timeout = 1500ms;
-  return options;
-}
 
 std::string push_body(const std::string& mailbox, const nlohmann::json& history_id, const std::string& message_id) {
   const nlohmann::json data = {{"emailAddress", mailbox}, {"historyId", history_id}};
@@ -109,50 +93,7 @@ protected:
     return oidc::testing::push_claims(kAudience, kServiceAccount, std::chrono::system_clock::now());
   }
 
-  /// Everything in the topic, read with a plain consumer (the mock cluster
-  /// answers no DescribeConfigs, which kafka::TopicReader needs).
-  std::vector<Published> published() {
-    std::vector<Published> records;
-    kafka::ConfHandle conf(rd_kafka_conf_new());
-    std::array<char, 512> error{};
-    for (const auto& [name, value] :
-         std::map<std::string, std::string>{{"bootstrap.servers", rd_kafka_mock_cluster_bootstraps(cluster_)},
-                                            {"group.id", "gmail-push-test-" + random_uuid()},
-                                            {"enable.auto.commit", "false"}}) {
-      EXPECT_EQ(rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error.data(), error.size()),
-                RD_KAFKA_CONF_OK)
-          << error.data();
-    }
-    kafka::KafkaHandle consumer(rd_kafka_new(RD_KAFKA_CONSUMER, conf.release(), error.data(), error.size()));
-    EXPECT_TRUE(consumer) << error.data();
-    if (!consumer) return records;
-    kafka::PartitionListHandle partitions(rd_kafka_topic_partition_list_new(kPartitions));
-    std::map<std::int32_t, std::int64_t> remaining;
-    for (std::int32_t p = 0; p < kPartitions; ++p) {
-      std::int64_t low = 0;
-      std::int64_t high = 0;
-      EXPECT_EQ(rd_kafka_query_watermark_offsets(consumer.get(), kTopic, p, &low, &high, 10'000),
-                RD_KAFKA_RESP_ERR_NO_ERROR);
-      rd_kafka_topic_partition_list_add(partitions.get(), kTopic, p)->offset = low;
-      if (high > low) remaining[p] = high;
-    }
-    rd_kafka_assign(consumer.get(), partitions.get());
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!remaining.empty() && std::chrono::steady_clock::now() < deadline) {
-      kafka::MessageHandle message(rd_kafka_consumer_poll(consumer.get(), 100));
-      if (!message || message->err) continue;
-      const auto it = remaining.find(message->partition);
-      if (it == remaining.end()) continue;
-      records.push_back({message->key == nullptr
-                             ? std::string()
-                             : std::string(static_cast<const char*>(message->key), message->key_len),
-                         std::string(static_cast<const char*>(message->payload), message->len)});
-      if (message->offset + 1 >= it->second) remaining.erase(it);
-    }
-    EXPECT_TRUE(remaining.empty()) << "the topic was not read to its end";
-    rd_kafka_consumer_close(consumer.get());
-    return records;
-  }
+  std::vector<Published> published() { return test_support::read_mock_topic(cluster_, kTopic, kPartitions); }
 
   double dropped(const std::string& reason) {
     for (const auto& family : registry_.Collect()) {
@@ -173,7 +114,7 @@ protected:
 
   oidc::testing::SigningKey google_{"google-kid-1"};
   oidc::testing::FakeJwksEndpoint jwks_;
-  kafka::Producer producer_{mock_producer_options(), quiet()};
+  kafka::Producer producer_{test_support::mock_producer_options("gmail-push-test"), quiet()};
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
   prometheus::Registry registry_;
   GatewayMetrics metrics_{registry_};

@@ -2,33 +2,16 @@
 // producer, against librdkafka's built-in mock cluster: what is answered and
 // what reaches the topic (nothing, for every refused request). No Kafka
 // process; a unit test.
-#include <librdkafka/rdkafka.h>
-// rdkafka_mock.h needs rdkafka.h first.
-#include <librdkafka/rdkafka_mock.h>
-
-#include <algorithm>
-#include <array>
-#include <memory>
-#include <thread>
-#include <tuple>
-
-#include <boost/asio/connect.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <gtest/gtest.h>
-#include <prometheus/registry.h>
 
 #include "fte/events/cloud_event.hpp"
-#include "fte/kafka/record.hpp"
-#include "gmail_push_handler.hpp"
-#include "router.hpp"
-#include "twilio_handler.hpp"
+#include "mock_kafka.hpp"
+#include "test_gateway.hpp"
 #include "twilio_signature.hpp"
 #include "twilio_vectors.hpp"
-#include "webform_handler.hpp"
 
 namespace fte::gateway {
 namespace {
@@ -41,17 +24,6 @@ using namespace test_vectors;
 constexpr const char* kTopic = "fte.channels.whatsapp.inbound";
 constexpr int kPartitions = 3;
 
-Logger quiet() { return Logger::to_stderr("twilio-routes-test", spdlog::level::err); }
-
-kafka::ProducerOptions mock_options() {
-  kafka::ProducerOptions options;
-  options.client.bootstrap = "";
-  options.client.client_id = "twilio-routes-test";
-  options.client.properties = {{"test.mock.num.brokers", "1"}};
-  options.delivery_timeout = 1500ms;
-  return options;
-}
-
 struct Answer {
   unsigned status = 0;
   std::string content_type;
@@ -59,39 +31,23 @@ struct Answer {
   std::string retry_after;
 };
 
-// The gateway's public listener with the given Twilio configuration.
-class Gateway {
+// The gateway's public listener with the given Twilio configuration, its
+// producer on a mock cluster of its own.
+class Gateway : public test_support::TestGateway {
 public:
   explicit Gateway(std::vector<std::string> tokens, OriginPolicy origin = {})
-      : producer_(mock_options(), quiet()), cluster_(rd_kafka_handle_mock_cluster(producer_.native())),
-        metrics_(registry_), webform_({"fte.channels.webform.inbound", 1}, producer_, metrics_, quiet()),
-        gmail_({"fte.channels.email.inbound"}, nullptr, producer_, metrics_, registry_, quiet()),
-        twilio_({kTopic, 1, std::move(tokens), std::move(origin)}, producer_, metrics_, quiet()),
-        router_(webform_, gmail_, twilio_, metrics_), work_(asio::make_work_guard(io_)),
-        server_(io_.get_executor(), options(),
-                http::PeerHandler([this](http::Request request, asio::ip::tcp::endpoint peer) {
-                  return router_.route(std::move(request), peer);
-                }),
-                quiet()) {
-    rd_kafka_mock_topic_create(cluster_, kTopic, kPartitions, 1);
-    server_.start();
-    thread_ = std::thread([this] { io_.run(); });
+      : TestGateway(test_support::mock_producer_options("twilio-routes-test"),
+                    {kTopic, 1, std::move(tokens), std::move(origin)}),
+        cluster_(rd_kafka_handle_mock_cluster(producer().native())) {
+    EXPECT_EQ(rd_kafka_mock_topic_create(cluster_, kTopic, kPartitions, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
-  ~Gateway() {
-    server_.stop();
-    work_.reset();
-    io_.stop();
-    thread_.join();
-  }
-  Gateway(const Gateway&) = delete;
-  Gateway& operator=(const Gateway&) = delete;
 
   Answer post(std::string_view path, std::string_view body,
               std::initializer_list<std::pair<std::string, std::string>> headers,
               bhttp::verb method = bhttp::verb::post) {
     asio::io_context io;
     asio::ip::tcp::socket socket(io);
-    socket.connect({asio::ip::make_address("127.0.0.1"), server_.port()});
+    socket.connect({asio::ip::make_address("127.0.0.1"), port()});
     bhttp::request<bhttp::string_body> request{method, std::string(path), 11};
     request.set(bhttp::field::host, "gateway.internal:8080");
     for (const auto& [name, value] : headers)
@@ -106,76 +62,14 @@ public:
             std::string(response[bhttp::field::retry_after])};
   }
 
-  /// Every record on the topic, read with a plain consumer (the mock
-  /// cluster has no admin API for kafka::TopicReader).
-  std::vector<kafka::ConsumedRecord> published() {
-    std::array<char, 512> error{};
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(cluster_), error.data(),
-                      error.size());
-    rd_kafka_conf_set(conf, "group.id", "twilio-routes-reader", error.data(), error.size());
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", error.data(), error.size());
-    const std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> consumer(
-        rd_kafka_new(RD_KAFKA_CONSUMER, conf, error.data(), error.size()), &rd_kafka_destroy);
-    EXPECT_NE(consumer, nullptr) << error.data();
-    if (!consumer) return {};
-    const std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)> parts(
-        rd_kafka_topic_partition_list_new(kPartitions), &rd_kafka_topic_partition_list_destroy);
-    std::int64_t expected = 0;
-    for (int p = 0; p < kPartitions; ++p) {
-      std::int64_t low = 0;
-      std::int64_t high = 0;
-      EXPECT_EQ(rd_kafka_query_watermark_offsets(consumer.get(), kTopic, p, &low, &high, 5000),
-                RD_KAFKA_RESP_ERR_NO_ERROR);
-      expected += high - low;
-      rd_kafka_topic_partition_list_add(parts.get(), kTopic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    }
-    rd_kafka_assign(consumer.get(), parts.get());
-    std::vector<kafka::ConsumedRecord> records;
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (static_cast<std::int64_t>(records.size()) < expected && std::chrono::steady_clock::now() < deadline) {
-      rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer.get(), 100);
-      if (message == nullptr) continue;
-      const std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> owned(message,
-                                                                                           &rd_kafka_message_destroy);
-      if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-      kafka::ConsumedRecord record;
-      record.partition = message->partition;
-      record.offset = message->offset;
-      if (message->key != nullptr) record.key = std::string(static_cast<const char*>(message->key), message->key_len);
-      record.value.assign(static_cast<const char*>(message->payload), message->len);
-      records.push_back(std::move(record));
-    }
-    rd_kafka_consumer_close(consumer.get());
-    EXPECT_EQ(static_cast<std::int64_t>(records.size()), expected);
-    // The order the test produced them in: one key, one partition, offsets.
-    std::sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.partition, a.offset) < std::tie(b.partition, b.offset);
-    });
-    return records;
+  std::vector<test_support::Published> published() {
+    return test_support::read_mock_topic(cluster_, kTopic, kPartitions);
   }
 
   void broker_down() { rd_kafka_mock_broker_set_down(cluster_, 1); }
 
 private:
-  static http::ServerOptions options() {
-    http::ServerOptions o;
-    o.address = "127.0.0.1";
-    return o;
-  }
-
-  kafka::Producer producer_;
   rd_kafka_mock_cluster_t* cluster_;
-  prometheus::Registry registry_;
-  GatewayMetrics metrics_;
-  WebformHandler webform_;
-  GmailPushHandler gmail_;
-  TwilioHandler twilio_;
-  Router router_;
-  asio::io_context io_{1};
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  http::Server server_;
-  std::thread thread_;
 };
 
 OriginPolicy public_base(std::string_view proxies = "") {
@@ -187,8 +81,8 @@ OriginPolicy public_base(std::string_view proxies = "") {
 
 const std::pair<std::string, std::string> kForm{"Content-Type", "application/x-www-form-urlencoded"};
 
-events::CloudEvent event_of(const kafka::ConsumedRecord& record) {
-  auto parsed = events::parse_event(record.value, record.headers);
+events::CloudEvent event_of(const test_support::Published& record) {
+  auto parsed = events::parse_event(record.value);
   EXPECT_TRUE(std::holds_alternative<events::CloudEvent>(parsed));
   return std::holds_alternative<events::CloudEvent>(parsed) ? std::get<events::CloudEvent>(parsed)
                                                             : events::CloudEvent{};
