@@ -14,5 +14,17 @@ TEST(TruncateUtf8, CountsCodePointsAndNeverSplitsOne) {
   EXPECT_EQ(truncate_utf8("😀x", 1), "😀");
 }
 
+TEST(Trim, RemovesSpacesTabsAndLineBreaksAtBothEnds) {
+  EXPECT_EQ(trim(" \t a b \r\n"), "a b");
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(trim(" \n "), "");
+  EXPECT_EQ(trim("\xC2\xA0x"), "\xC2\xA0x"); // only ASCII white space
+}
+
+TEST(LowerAscii, LowersAsciiLettersOnly) {
+  EXPECT_EQ(lower_ascii("WhatsApp:+1 ÄB"), "whatsapp:+1 Äb");
+  EXPECT_EQ(lower_ascii(""), "");
+}
+
 } // namespace
 } // namespace fte

@@ -5,17 +5,10 @@
 
 #include <phonenumbers/phonenumberutil.h>
 
+#include "fte/common/text.hpp"
+
 namespace fte::identity {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && is_space(s.front()))
-    s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back()))
-    s.remove_suffix(1);
-  return s;
-}
 
 // E.164 allows 15 digits; libphonenumber's parser gives up on anything
 // much longer anyway, and a bound keeps its regular expressions cheap on

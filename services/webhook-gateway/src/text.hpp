@@ -5,13 +5,9 @@
 #include <string>
 #include <string_view>
 
+#include "fte/common/text.hpp" // trim, lower_ascii
+
 namespace fte::gateway {
-
-/// `s` without leading and trailing spaces, tabs, CRs and LFs.
-[[nodiscard]] std::string_view trim(std::string_view s);
-
-/// `s` with ASCII letters lower-cased; other bytes (UTF-8 included) unchanged.
-[[nodiscard]] std::string lower_ascii(std::string_view s);
 
 /// The number of code points in `s`, or nullopt when `s` is not valid UTF-8
 /// (overlong forms, surrogates and truncated sequences included). JSON Schema
