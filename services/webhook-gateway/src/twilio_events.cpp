@@ -59,19 +59,22 @@ nlohmann::json client_json(const TwilioRequestInfo& info) {
 }
 
 // What every Twilio message callback carries: whose message, which account,
-// from and to whom (raw, as Twilio wrote them).
+// from and to whom (raw, as Twilio wrote them). `from` is empty when absent
+// and not required: a status callback for a message sent through a
+// Messaging Service can come before Twilio chose the sending number.
 struct Envelope {
   std::string message_sid;
   std::string account_sid;
-  std::string from;
   std::string to;
+  std::string from;
 };
 
-std::variant<Envelope, ClientError> envelope(const TwilioParams& params) {
+std::variant<Envelope, ClientError> envelope(const TwilioParams& params, bool from_required) {
   Envelope out;
   for (const auto& [name, value] :
-       {std::pair{"MessageSid", &out.message_sid}, std::pair{"AccountSid", &out.account_sid},
-        std::pair{"From", &out.from}, std::pair{"To", &out.to}}) {
+       {std::pair{"MessageSid", &out.message_sid}, std::pair{"AccountSid", &out.account_sid}, std::pair{"To", &out.to},
+        std::pair{"From", &out.from}}) {
+    if (value == &out.from && !from_required && !params.non_empty(name)) break;
     auto field = required_short(params, name);
     if (auto* error = std::get_if<ClientError>(&field)) return std::move(*error);
     *value = std::move(std::get<std::string>(field));
@@ -90,7 +93,7 @@ TwilioEvent make_event(EventId id, std::string_view type, std::string key, nlohm
 
 std::variant<TwilioEvent, ClientError> whatsapp_message_event(const TwilioParams& params,
                                                               const TwilioRequestInfo& info) {
-  auto read = envelope(params);
+  auto read = envelope(params, /*from_required=*/true);
   if (auto* error = std::get_if<ClientError>(&read)) return std::move(*error);
   auto& e = std::get<Envelope>(read);
   if (!has_whatsapp_prefix(e.from)) {
@@ -142,7 +145,7 @@ std::variant<TwilioEvent, ClientError> whatsapp_message_event(const TwilioParams
 
 std::variant<TwilioEvent, ClientError> whatsapp_status_event(const TwilioParams& params,
                                                              const TwilioRequestInfo& info) {
-  auto read = envelope(params);
+  auto read = envelope(params, /*from_required=*/false);
   if (auto* error = std::get_if<ClientError>(&read)) return std::move(*error);
   auto& e = std::get<Envelope>(read);
   const auto status = params.non_empty("MessageStatus");
@@ -158,12 +161,12 @@ std::variant<TwilioEvent, ClientError> whatsapp_status_event(const TwilioParams&
       {"message_sid", e.message_sid},
       {"message_status", *status},
       {"to", *customer},
-      {"from", e.from},
       {"account_sid", e.account_sid},
       {"received_at", format_rfc3339(info.received_at)},
       {"params", params.to_json()},
   };
   if (!error_code.empty()) data["error_code"] = error_code;
+  if (!e.from.empty()) data["from"] = e.from;
   auto id = event_id_from_provider("twilio-status", e.message_sid + ":" + std::string(*status) + ":" + error_code);
   return make_event(std::move(id), kWhatsappStatusEventType, *customer, std::move(data));
 }

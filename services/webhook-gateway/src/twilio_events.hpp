@@ -47,8 +47,9 @@ struct TwilioEvent {
 /// has been checked: key = the customer's E.164 number (the callback's To:
 /// the customer receives our reply), id from MessageSid, MessageStatus and
 /// ErrorCode, so each state is one event however often Twilio repeats it.
-/// Errors: 400 missing_field (MessageSid, MessageStatus, AccountSid, From,
-/// To), invalid_phone_number (To), invalid_form (MessageStatus not one
+/// `From` may be absent (a Messaging Service send before Twilio chose the
+/// number). Errors: 400 missing_field (MessageSid, MessageStatus,
+/// AccountSid, To), invalid_phone_number (To), invalid_form (MessageStatus not one
 /// Twilio documents). Throws only std::bad_alloc.
 [[nodiscard]] std::variant<TwilioEvent, ClientError> whatsapp_status_event(const TwilioParams& params,
                                                                            const TwilioRequestInfo& info);

@@ -256,11 +256,16 @@ TEST(WhatsappStatusEvent, EveryDocumentedStatusPassesTheSchema) {
 
 TEST(WhatsappStatusEvent, RefusesMissingFieldsAndBadNumbers) {
   const auto base = *parse_twilio_body(TwilioBodyKind::form, kStatusBody);
-  for (const char* name : {"MessageSid", "MessageStatus", "AccountSid", "From", "To"}) {
+  for (const char* name : {"MessageSid", "MessageStatus", "AccountSid", "To"}) {
     const auto e = refused(whatsapp_status_event(params_of(without(base, name)), kInfo));
     EXPECT_EQ(e.code, "missing_field") << name;
     EXPECT_EQ(e.field, name);
   }
+  // A Messaging Service send reported before Twilio chose the number: no From.
+  const auto no_from = accepted(whatsapp_status_event(
+      params_of(without(with(base, "MessagingServiceSid", "MG0123456789abcdef0123456789abcdef"), "From")), kInfo));
+  EXPECT_FALSE(no_from.event.data.contains("from"));
+  expect_valid(no_from.event);
   const auto e = refused(whatsapp_status_event(params_of(with(base, "To", "whatsapp:+12")), kInfo));
   EXPECT_EQ(e.code, "invalid_phone_number");
   EXPECT_EQ(e.field, "To");
