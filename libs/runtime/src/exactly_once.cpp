@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <future>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <prometheus/histogram.h>
@@ -151,12 +152,17 @@ void ExactlyOnceHandler::handle(std::span<const kafka::Delivery> batch) const {
   } // the connection goes back to the pool while the broker acknowledges
 
   // Publish in batch order, so a key's outputs keep the order of its inputs.
+  // Outputs are found by their source event, not by position: a domain may
+  // add them in any order (the agent-worker handles ticket messages and
+  // delivery statuses of one batch separately).
   std::vector<std::future<kafka::DeliveryReport>> acks;
   acks.reserve(outputs.items().size() + pending.size());
   std::vector<std::string> published_sources;
   {
-    std::size_t next_output = 0;
     const auto& items = outputs.items();
+    std::unordered_map<std::string_view, std::vector<std::size_t>> outputs_of;
+    for (std::size_t i = 0; i < items.size(); ++i)
+      outputs_of[items[i].source_event_id].push_back(i);
     for (const auto& d : batch) {
       if (auto it = pending.find(d.event.id); it != pending.end()) {
         for (auto& record : it->second)
@@ -165,13 +171,23 @@ void ExactlyOnceHandler::handle(std::span<const kafka::Delivery> batch) const {
         pending.erase(it);
         continue;
       }
-      bool any = false;
-      while (next_output < items.size() && items[next_output].source_event_id == d.event.id) {
-        acks.push_back(producer_.send_async(items[next_output].record));
-        ++next_output;
-        any = true;
+      if (auto it = outputs_of.find(d.event.id); it != outputs_of.end()) {
+        for (const auto i : it->second)
+          acks.push_back(producer_.send_async(items[i].record));
+        published_sources.push_back(d.event.id);
+        outputs_of.erase(it);
       }
-      if (any) published_sources.push_back(d.event.id);
+    }
+    if (!outputs_of.empty()) {
+      // Outputs tied to no event of the batch are a domain bug; they are in
+      // the outbox with the rest, so they are published rather than lost.
+      logger_.error("outputs name a source event that is not in the batch; publishing them anyway",
+                    {{"sources", outputs_of.size()}});
+      for (const auto& [source, indexes] : outputs_of) {
+        for (const auto i : indexes)
+          acks.push_back(producer_.send_async(items[i].record));
+        published_sources.emplace_back(source);
+      }
     }
   }
   const auto ack_started = std::chrono::steady_clock::now();
