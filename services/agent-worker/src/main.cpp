@@ -1,7 +1,10 @@
 // agent-worker: answers ticket messages from the knowledge base or escalates
-// them; one transaction per batch and exactly one effect per message.
+// them, one transaction per batch and exactly one effect per message, and
+// applies the delivery statuses of the replies; beside the consumer, the
+// reply dispatcher sends the replies at most once each (ADR 0010).
 #include "agent_handler.hpp"
 #include "fte/runtime/consumer_service.hpp"
+#include "reply_dispatch_service.hpp"
 
 int main() {
   return fte::runtime::consumer_service_main({
@@ -18,6 +21,6 @@ int main() {
         options.metrics = service.registry();
         return std::make_unique<fte::agent::AgentHandler>(options);
       },
-      .start_beside = nullptr,
+      .start_beside = fte::agent::start_reply_dispatch,
   });
 }
