@@ -100,3 +100,12 @@ CREATE TABLE message_delivery_status (
     PRIMARY KEY (provider, provider_message_id)
 );
 CREATE INDEX message_delivery_status_received_idx ON message_delivery_status (received_at);
+
+-- Replies written before this migration name no recipient: the customer's
+-- address is the sender of the message each one answers. (They are sent
+-- once their channel has a sender; mark them failed first to keep old
+-- answers from going out late.)
+UPDATE messages o SET recipient = i.sender
+FROM messages i
+WHERE o.direction = 'outbound' AND o.status = 'pending' AND o.recipient IS NULL
+  AND i.direction = 'inbound' AND i.source_event_id = o.source_event_id;
