@@ -44,7 +44,9 @@ using std::chrono::milliseconds;
   "next_attempt_at = now() + $3::bigint * interval '1 millisecond', updated_at = now() "
 
 // The oldest due pending reply of a served channel whose conversation has
-// no earlier reply still waiting, so a customer gets our answers in order.
+// no earlier reply on that channel still waiting, so a customer gets our
+// answers in order (and a reply on a channel without a sender holds up no
+// other channel's).
 // Marked `sending` (and the attempt counted) in this transaction, which
 // commits before the provider is called. next_attempt_at becomes the
 // earliest time a reconciliation may look at it if this process dies.
@@ -54,7 +56,8 @@ constexpr const char* kClaimSendSql =
     "  WHERE m.direction = 'outbound' AND m.status = 'pending' AND m.channel = ANY($1::text[]) "
     "    AND coalesce(m.next_attempt_at, m.created_at) <= now() "
     "    AND NOT EXISTS (SELECT 1 FROM messages e WHERE e.conversation_id = m.conversation_id "
-    "                    AND e.direction = 'outbound' AND e.status IN ('pending', 'sending') "
+    "                    AND e.direction = 'outbound' AND e.channel = m.channel "
+    "                    AND e.status IN ('pending', 'sending') "
     "                    AND e.created_at < m.created_at) "
     "  ORDER BY coalesce(m.next_attempt_at, m.created_at), m.created_at LIMIT 1 FOR UPDATE OF m SKIP LOCKED) "
     "UPDATE messages m SET status = 'sending', attempts = m.attempts + 1, " FTE_CLAIMANT
