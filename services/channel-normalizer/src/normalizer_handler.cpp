@@ -2,6 +2,7 @@
 
 #include "customer_directory.hpp"
 #include "webform_normalizer.hpp"
+#include "whatsapp_normalizer.hpp"
 
 namespace fte::normalizer {
 
@@ -9,24 +10,81 @@ NormalizerHandler::NormalizerHandler(kafka::TopicNames topics) : topics_(std::mo
 
 void NormalizerHandler::prepare(pqxx::connection& connection) const { CustomerDirectory::prepare(connection); }
 
+void NormalizerHandler::normalize(const kafka::Delivery& delivery, std::vector<NormalizedItem>& items) {
+  const auto& event = delivery.event;
+  if (event.type == kWebformType) {
+    items.emplace_back(inbound_from_webform(event, delivery.record.topic));
+  } else if (event.type == kWhatsappMessageType) {
+    items.emplace_back(inbound_from_whatsapp(event, delivery.record.topic));
+  } else if (event.type == kWhatsappStatusType) {
+    items.emplace_back(delivery_update_from_whatsapp(event));
+  } else {
+    // The email channel joins beside these: its fetcher turns a
+    // notification into the InboundMessages of the mails it fetched (zero or
+    // more, each with its own `id`), appended in the order Gmail lists them.
+    // It needs the transaction (the mailbox's history cursor) and its Gmail
+    // client, so it becomes a const member taking `tx`, called from apply().
+    throw kafka::PoisonError("channel-normalizer has no channel for events of type " + event.type);
+  }
+}
+
 void NormalizerHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh,
                               runtime::Outputs& outputs) const {
-  std::vector<Sender> senders;
-  senders.reserve(fresh.size());
+  std::vector<NormalizedItem> items;
+  items.reserve(fresh.size());
   for (const auto* d : fresh)
-    senders.push_back(webform_sender(d->event));
-  const auto customers = CustomerDirectory::resolve(tx, senders);
-  for (std::size_t i = 0; i < fresh.size(); ++i) {
-    const auto& event = fresh[i]->event;
-    const auto& customer_id = customers.at({senders[i].kind, senders[i].address});
-    // Built to proto/'s schema and checked against it in the unit tests; the
-    // agent-worker validates what it receives.
-    auto ticket = events::derive_event(event, "channel-normalizer", "ticket", std::string(kSource),
-                                       std::string(kTicketMessageType),
-                                       ticket_message_from_webform(event, customer_id, fresh[i]->record.topic));
-    ticket.customerid = customer_id;
-    ticket.subject = customer_id;
-    outputs.add_event(event.id, topics_.tickets_incoming, customer_id, ticket);
+    normalize(*d, items);
+
+  std::vector<const InboundMessage*> messages;
+  std::set<identity::Identifier> looked_up; // found, never created
+  for (const auto& item : items) {
+    if (const auto* message = std::get_if<InboundMessage>(&item)) {
+      messages.push_back(message);
+      looked_up.insert(message->claims.begin(), message->claims.end());
+    } else {
+      looked_up.insert(std::get<DeliveryUpdate>(item).recipient.identifier());
+    }
+  }
+  // Senders first, so a claim on a number whose first message is in this
+  // same batch already finds its owner.
+  const auto senders = messages.empty() ? CustomerDirectory::Resolved{} : CustomerDirectory::resolve(tx, messages);
+  const auto owners = CustomerDirectory::find(tx, looked_up);
+
+  std::vector<CustomerDirectory::Claim> claims;
+  for (const auto* message : messages) {
+    const auto& customer_id = senders.at(message->sender.identifier());
+    for (const auto& claimed : message->claims) {
+      const auto owner = owners.find(claimed);
+      // Nobody's: not linked (a form is no proof), only kept in the
+      // message's channel_metadata. The sender's own: nothing to decide.
+      if (owner == owners.end() || owner->second == customer_id) continue;
+      claims.push_back({claimed, owner->second, customer_id, message->cause->id});
+    }
+  }
+  CustomerDirectory::record_merge_candidates(tx, claims);
+
+  for (auto& item : items) {
+    if (auto* message = std::get_if<InboundMessage>(&item)) {
+      const auto& customer_id = senders.at(message->sender.identifier());
+      const auto source_event_id = message->cause->id;
+      outputs.add_event(source_event_id, topics_.tickets_incoming, customer_id,
+                        ticket_message_event(std::move(*message), customer_id));
+      continue;
+    }
+    auto& update = std::get<DeliveryUpdate>(item);
+    const auto owner = owners.find(update.recipient.identifier());
+    if (owner == owners.end()) {
+      // We only write to numbers that wrote to us, so a report about a
+      // number no customer has is not ours (another service on the same
+      // Twilio account) or refers to a customer since unlinked: nothing to
+      // update, and retrying will not change that.
+      throw kafka::PoisonError("WhatsApp status for " + update.recipient.address +
+                               ", a number no customer has (message " +
+                               events::string_field(update.fields, "provider_message_id") + ")");
+    }
+    const auto source_event_id = update.cause->id;
+    outputs.add_event(source_event_id, topics_.tickets_incoming, owner->second,
+                      delivery_update_event(std::move(update), owner->second));
   }
 }
 

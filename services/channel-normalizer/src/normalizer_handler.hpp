@@ -1,22 +1,42 @@
 #pragma once
 
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "fte/kafka/topics.hpp"
 #include "fte/runtime/exactly_once.hpp"
+#include "inbound_message.hpp"
 
 namespace fte::normalizer {
 
-/// Turns channel events into unified ticket messages keyed by customer: the
-/// batch's customers are resolved set-wise, and one ticket message per
-/// source event goes to the outbox, published after COMMIT by
-/// runtime::ExactlyOnceHandler (a redelivery or replay publishes nothing new).
+/// What one channel event amounts to, in the order the events came.
+using NormalizedItem = std::variant<InboundMessage, DeliveryUpdate>;
+
+/// Turns channel events into events keyed by customer on
+/// fte.tickets.incoming:
+///
+///   1. each channel turns its events into InboundMessages (and WhatsApp
+///      status callbacks into DeliveryUpdates), see `normalize`;
+///   2. the batch's senders are resolved set-wise (created when new), the
+///      identifiers looked up without creating (delivery recipients,
+///      claimed identifiers) in one more statement;
+///   3. claims on another customer's identifier become merge candidates;
+///   4. one output per message or update goes to the outbox in batch order,
+///      published after COMMIT by runtime::ExactlyOnceHandler (a redelivery
+///      or replay publishes nothing new).
 class NormalizerHandler final : public runtime::DomainHandler {
 public:
   explicit NormalizerHandler(kafka::TopicNames topics);
 
   void prepare(pqxx::connection& connection) const override;
   void apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh, runtime::Outputs& outputs) const override;
+
+  /// Step 1 for one event, by its type: what it amounts to, appended to
+  /// `items` (an email notification will add zero or more messages).
+  /// @throws kafka::PoisonError for a type no channel handles or an event
+  /// that lacks what its schema guarantees.
+  static void normalize(const kafka::Delivery& delivery, std::vector<NormalizedItem>& items);
 
 private:
   kafka::TopicNames topics_;
