@@ -181,6 +181,9 @@ replies::SendResult WhatsAppReplySender::send(const replies::OutgoingReply& repl
   request.body = outbound_http::form_encode(std::get<0>(fields));
   request.timeout = options_.timeout;
   request.connect_timeout = options_.connect_timeout;
+  // Never on a kept-alive connection: libcurl re-sends a request whose
+  // reused connection dies unanswered, which here would be a second message.
+  request.fresh_connection = true;
   return classify(client_.perform(request));
 }
 
