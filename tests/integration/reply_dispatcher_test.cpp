@@ -2,6 +2,7 @@
 // database and broker, with Twilio's Messages API played by a scripted
 // server in this process: each reply goes out at most once, whatever the
 // provider answers and whoever died mid-send (ADR 0010).
+#include <atomic>
 #include <future>
 
 #include <gtest/gtest.h>
@@ -334,6 +335,51 @@ TEST_F(ReplyDispatcherTest, AChannelWithoutASenderKeepsItsRepliesPending) {
   dispatcher->housekeeping();
   EXPECT_EQ(status_of(email.id), "pending");
   EXPECT_EQ(twilio.count(), 0);
+}
+
+// An email sender whose every send is ambiguous and whose Sent search finds
+// nothing yet, counting its calls.
+class AmbiguousMailer final : public replies::ReplySender {
+public:
+  explicit AmbiguousMailer(std::shared_ptr<std::atomic<int>> calls) : calls_(std::move(calls)) {}
+  replies::SendResult send(const replies::OutgoingReply&) override {
+    ++*calls_;
+    return {replies::SendOutcome::ambiguous, {}, {}, {}, "timeout", {}};
+  }
+  std::optional<replies::SendResult> reconcile(const replies::OutgoingReply&) override {
+    ++*calls_;
+    return replies::SendResult{replies::SendOutcome::not_sent, {}, {}, {}, "not in Sent", {}};
+  }
+
+private:
+  std::shared_ptr<std::atomic<int>> calls_;
+};
+
+TEST_F(ReplyDispatcherTest, AChannelsOwnReconcileDelayHoldsOffItsReconciliation) {
+  // A search that cannot yet see the message would say "absent" and the reply
+  // would go out twice: the channel waits its own delay before asking.
+  ScriptedHttpServer twilio([](int, const auto&) { return twilio_created("SMunused"); });
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  senders.add(
+      "email", "gmail", [calls] { return std::make_unique<AmbiguousMailer>(calls); }, std::chrono::hours(1));
+  const auto email = seed_reply("email");
+  const auto whatsapp = seed_reply();
+  auto dispatcher = dispatcher_for(twilio); // the default delay: 0
+  const auto pass = dispatcher->run_pass();
+  EXPECT_EQ(pass.sends, 2);
+  EXPECT_EQ(pass.reconciliations, 0);
+  EXPECT_EQ(*calls, 1) << "sent once, not asked yet";
+  EXPECT_EQ(status_of(email.id), "sending");
+  EXPECT_EQ(count("SELECT count(*) FROM messages WHERE id = '" + email.id +
+                  "' AND next_attempt_at > now() + interval '50 minutes' AND claim_token IS NULL"),
+            1);
+  EXPECT_EQ(status_of(whatsapp.id), "queued");
+
+  exec("UPDATE messages SET next_attempt_at = now() WHERE id = '" + email.id + "'"); // the hour has passed
+  const auto later = dispatcher->run_pass();
+  EXPECT_EQ(later.reconciliations, 1);
+  EXPECT_EQ(later.sends, 1) << "provably absent: sent again";
+  EXPECT_EQ(*calls, 3);
 }
 
 TEST_F(ReplyDispatcherTest, ReplicasShareTheWorkAndSendEachReplyOnce) {

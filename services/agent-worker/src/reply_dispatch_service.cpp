@@ -17,8 +17,10 @@ void register_configured_senders(SenderRegistry& registry, const Environment& en
     registry.add("whatsapp", "twilio",
                  [options = *twilio] { return std::make_unique<twilio::WhatsAppReplySender>(options); });
   }
-  // Email and form replies: the Gmail sender (libs/gmail) registers itself
-  // here for "email" and "webform" with provider "gmail" when configured.
+  // Email and form replies: fte::gmail::EmailReplySender (libs/gmail) is
+  // registered here for "email" and "webform", provider "gmail", when the
+  // Gmail variables are set — with a reconcile delay of its own, since
+  // Gmail's Sent search can miss a message for minutes after accepting it.
   for (const auto channel : kReplyChannels) {
     if (!registry.serves(channel)) {
       logger.warn("no reply sender configured for this channel; its replies stay pending", {{"channel", channel}});

@@ -1,6 +1,7 @@
 #include "reply_dispatcher.hpp"
 
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -38,10 +39,12 @@ using std::chrono::milliseconds;
 // The claimant: this session. A session that no longer exists means the
 // process that claimed the row died (pid alone when another role's
 // backend_start is hidden from us).
+// $3 holds each channel's reconcile delay, in the order of the channels in $1.
 #define FTE_CLAIMANT                                                                                                   \
   "claim_token = $2::uuid, claimed_at = now(), claimed_by_pid = pg_backend_pid(), "                                    \
   "claimed_by_backend_start = (SELECT a.backend_start FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()), "       \
-  "next_attempt_at = now() + $3::bigint * interval '1 millisecond', updated_at = now() "
+  "next_attempt_at = now() + (SELECT c.delay FROM unnest($1::text[], $3::bigint[]) AS c(channel, delay) "              \
+  "                           WHERE c.channel = m.channel) * interval '1 millisecond', updated_at = now() "
 
 // The oldest due pending reply of a served channel whose conversation has
 // no earlier reply on that channel still waiting, so a customer gets our
@@ -271,8 +274,13 @@ struct ReplyDispatcher::Impl {
                DeliveryStatusStore::prepare(c);
              }),
         outbox(options.outbox_owner, pool, producer, logger) {
-    for (const auto& channel : channels)
+    for (const auto& channel : channels) {
+      auto policy = options.policy;
+      policy.reconcile_delay = registry.reconcile_delay(channel).value_or(policy.reconcile_delay);
       channel_array.add(channel);
+      delay_array.add(static_cast<std::int64_t>(policy.reconcile_delay.count()));
+      policies.emplace(channel, policy);
+    }
     if (registry_metrics) metrics = std::make_unique<Metrics>(*registry_metrics);
     if (metrics) {
       for (const auto channel : kReplyChannels) {
@@ -301,6 +309,12 @@ struct ReplyDispatcher::Impl {
   const SenderRegistry& registry;
   std::vector<std::string> channels;
   pg::ArrayLiteral channel_array;
+  pg::ArrayLiteral delay_array; ///< each served channel's reconcile delay, as channel_array
+  std::map<std::string, DispatchPolicy, std::less<>> policies; ///< by served channel
+  [[nodiscard]] const DispatchPolicy& policy_of(std::string_view channel) const {
+    const auto it = policies.find(channel);
+    return it == policies.end() ? options.policy : it->second;
+  }
   Logger logger;
   std::unique_ptr<Metrics> metrics;
   pg::ConnectionPool pool;
@@ -319,10 +333,9 @@ std::optional<Claimed> ReplyDispatcher::Impl::claim(bool reconcile) {
   auto connection = pool.acquire();
   pqxx::work tx(*connection);
   const auto token = random_uuid();
-  const auto delay = static_cast<std::int64_t>(options.policy.reconcile_delay.count());
-  const auto rows = reconcile ? tx.exec_prepared(kClaimReconcile, channel_array.str(), token, delay,
+  const auto rows = reconcile ? tx.exec_prepared(kClaimReconcile, channel_array.str(), token, delay_array.str(),
                                                  static_cast<std::int64_t>(options.send_lease.count()))
-                              : tx.exec_prepared(kClaimSend, channel_array.str(), token, delay);
+                              : tx.exec_prepared(kClaimSend, channel_array.str(), token, delay_array.str());
   if (rows.empty()) return std::nullopt;
   auto c = claimed_from(rows[0]);
   c.token = token;
@@ -352,7 +365,7 @@ void ReplyDispatcher::Impl::send(Worker& w, Claimed& c) {
     }
   }
   const double seconds = seconds_since(started);
-  const auto step = after_send(result, c.attempts, options.policy, w.rng);
+  const auto step = after_send(result, c.attempts, policy_of(c.reply.channel), w.rng);
   if (metrics) {
     metrics->sends.Add({{"channel", c.reply.channel}, {"outcome", std::string(outcome_name(result.outcome))}})
         .Increment();
@@ -390,8 +403,8 @@ void ReplyDispatcher::Impl::reconcile(Worker& w, Claimed& c) {
       error = e.what();
     }
   }
-  const auto step =
-      error.empty() ? after_reconcile(found) : after_reconcile_error(c.reconcile_attempts, options.policy, w.rng);
+  const auto step = error.empty() ? after_reconcile(found)
+                                  : after_reconcile_error(c.reconcile_attempts, policy_of(c.reply.channel), w.rng);
   std::string detail = !error.empty() ? "could not ask the provider: " + error
                        : found        ? found->detail
                                       : "the provider cannot tell whether it accepted the reply";
@@ -662,6 +675,9 @@ void ReplyDispatcher::start() {
         if (!stopping) impl.housekeeping();
       });
   impl.listener = std::thread([&impl] { impl.listen(); });
+  nlohmann::json delays = nlohmann::json::object();
+  for (const auto& [channel, policy] : impl.policies)
+    delays[channel] = policy.reconcile_delay.count();
   nlohmann::json unserved = nlohmann::json::array();
   for (const auto channel : kReplyChannels) {
     if (!impl.registry.serves(channel)) unserved.push_back(channel);
@@ -670,7 +686,7 @@ void ReplyDispatcher::start() {
                                                 {"not_configured", unserved},
                                                 {"workers", impl.options.workers},
                                                 {"max_attempts", impl.options.policy.retry.max_attempts},
-                                                {"reconcile_delay_ms", impl.options.policy.reconcile_delay.count()}});
+                                                {"reconcile_delay_ms", delays}});
 }
 
 ReplyDispatcher::PassReport ReplyDispatcher::run_pass() {

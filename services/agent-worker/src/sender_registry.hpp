@@ -1,9 +1,11 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,15 +31,22 @@ public:
   using Factory = std::function<std::unique_ptr<replies::ReplySender>()>;
 
   /// `provider` names whose ids the sender returns ("twilio", "gmail"):
-  /// delivery statuses are keyed by it. A second registration for a channel
+  /// delivery statuses are keyed by it. `reconcile_delay`, when given,
+  /// replaces the dispatcher's FTE_REPLY_RECONCILE_DELAY_MS for this
+  /// channel: how long after an ambiguous send the provider can be trusted
+  /// to find the message (Gmail's search lags a send by minutes, so "not
+  /// found" sooner proves nothing). A second registration for a channel
   /// replaces the first. @throws std::invalid_argument for an unknown channel
-  void add(std::string channel, std::string provider, Factory factory);
+  void add(std::string channel, std::string provider, Factory factory,
+           std::optional<std::chrono::milliseconds> reconcile_delay = std::nullopt);
 
   [[nodiscard]] bool serves(std::string_view channel) const;
   /// The channels with a sender, sorted.
   [[nodiscard]] std::vector<std::string> channels() const;
   /// The provider of `channel`'s sender, or empty.
   [[nodiscard]] std::string provider(std::string_view channel) const;
+  /// The channel's own reconcile delay, if it registered one.
+  [[nodiscard]] std::optional<std::chrono::milliseconds> reconcile_delay(std::string_view channel) const;
   /// One sender per served channel, for one worker thread.
   [[nodiscard]] SenderSet instantiate() const;
 
@@ -45,6 +54,7 @@ private:
   struct Entry {
     std::string provider;
     Factory factory;
+    std::optional<std::chrono::milliseconds> reconcile_delay;
   };
   std::map<std::string, Entry, std::less<>> entries_;
 };

@@ -19,11 +19,14 @@ TEST(SenderRegistry, ServesWhatIsRegisteredAndMakesSendersPerWorker) {
     ++made;
     return std::make_unique<NullSender>();
   });
-  registry.add("email", "gmail", [] { return std::make_unique<NullSender>(); });
+  registry.add(
+      "email", "gmail", [] { return std::make_unique<NullSender>(); }, std::chrono::minutes(5));
   registry.add("webform", "gmail", [] { return std::make_unique<NullSender>(); });
   EXPECT_TRUE(registry.serves("whatsapp"));
   EXPECT_EQ(registry.provider("whatsapp"), "twilio");
   EXPECT_EQ(registry.provider("webform"), "gmail");
+  EXPECT_EQ(registry.reconcile_delay("email"), std::chrono::minutes(5)) << "Gmail's search lags a send";
+  EXPECT_EQ(registry.reconcile_delay("whatsapp"), std::nullopt) << "the dispatcher's default";
   EXPECT_EQ(registry.channels(), (std::vector<std::string>{"email", "webform", "whatsapp"}));
   const auto one = registry.instantiate();
   const auto two = registry.instantiate();
