@@ -80,9 +80,7 @@ std::string send_all(kafka::Producer& producer, std::vector<kafka::ProducerRecor
 
 void Outputs::add_event(const std::string& source_event_id, std::string topic, std::string key,
                         const events::CloudEvent& event) {
-  int seq = 0;
-  for (auto it = items_.rbegin(); it != items_.rend() && it->source_event_id == source_event_id; ++it)
-    seq = std::max(seq, it->seq + 1);
+  const int seq = next_seq_[source_event_id]++;
   items_.push_back(
       Item{source_event_id, seq, kafka::ProducerRecord::from_event(std::move(topic), std::move(key), event)});
 }

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -31,7 +32,8 @@ public:
   };
 
   /// Adds an event as a record of `topic` keyed by `key`; the envelope is
-  /// serialised here, once.
+  /// serialised here, once. A source event's outputs are numbered in the
+  /// order they are added, wherever they fall among the others'.
   void add_event(const std::string& source_event_id, std::string topic, std::string key,
                  const events::CloudEvent& event);
   [[nodiscard]] const std::vector<Item>& items() const noexcept { return items_; }
@@ -39,6 +41,7 @@ public:
 
 private:
   std::vector<Item> items_;
+  std::unordered_map<std::string, int> next_seq_; ///< by source event
 };
 
 /// The transactional outbox (ADR 0007): records are written to the `outbox`
