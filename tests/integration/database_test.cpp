@@ -34,8 +34,9 @@ TEST_F(DatabaseTest, MigrationsAppliedTwiceChangeNothing) {
   EXPECT_EQ(pg::Migrator::current_version(c), migrator.latest_version());
 
   pqxx::read_transaction tx(c);
-  for (const char* table : {"customers", "customer_identifiers", "conversations", "tickets", "messages",
-                            "processed_messages", "escalations", "knowledge_base"}) {
+  for (const char* table :
+       {"customers", "customer_identifiers", "conversations", "tickets", "messages", "processed_messages",
+        "escalations", "knowledge_base", "customer_identity_audit", "customer_merge_candidates"}) {
     EXPECT_TRUE(tx.exec_params1("SELECT to_regclass($1) IS NOT NULL", table)[0].as<bool>()) << table;
   }
   const auto pk =
@@ -148,7 +149,7 @@ TEST_F(DatabaseTest, CustomerIdentifiersAreUniquePerKindAndValue) {
   const auto id = tx.exec1("INSERT INTO customers DEFAULT VALUES RETURNING id")[0].as<std::string>();
   tx.exec_params("INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'email', 'ada@example.com')",
                  id);
-  tx.exec_params("INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'phone', 'ada@example.com')",
+  tx.exec_params("INSERT INTO customer_identifiers (customer_id, kind, value) VALUES ($1, 'phone', '+15551234567')",
                  id);
   EXPECT_THROW(
       tx.exec_params(

@@ -23,9 +23,10 @@ constexpr std::size_t kSubjectLimit = 1000;
 constexpr std::size_t kDisplayNameLimit = 200;
 constexpr std::size_t kAddressLimit = 320;
 
-// Valid UTF-8 of at most `max_chars` code points: an email's bytes are the
-// outside world's, and JSON serialisation refuses invalid UTF-8 (which would
-// fail the batch for good). Invalid sequences become U+FFFD.
+// Valid UTF-8 of at most `max_chars` code points. Unlike truncate_utf8
+// (common/text.hpp), which trusts its input, this repairs it: an email's
+// bytes are the outside world's, and JSON serialisation refuses invalid
+// UTF-8, which would fail the batch for good. Invalid sequences become U+FFFD.
 std::string clean_utf8(std::string_view text, std::size_t max_chars) {
   std::string out;
   out.reserve(std::min(text.size(), max_chars * 4));
@@ -195,6 +196,7 @@ EmailFetcher::~EmailFetcher() = default;
 EmailNotification EmailFetcher::notification_of(const kafka::Delivery& delivery) {
   const auto& data = delivery.event.data;
   EmailNotification notification;
+  notification.cause = &delivery.event;
   notification.event_id = delivery.event.id;
   notification.mailbox = lower_ascii(events::string_field(data, "email_address"));
   const auto history_id = gmail::parse_decimal_id(events::string_field(data, "history_id"));
@@ -209,8 +211,8 @@ EmailNotification EmailFetcher::notification_of(const kafka::Delivery& delivery)
   return notification;
 }
 
-std::vector<FetchedEmail> EmailFetcher::fetch(MailboxStore& store, const std::string& mailbox,
-                                              std::span<const EmailNotification> notifications) const {
+std::vector<InboundMessage> EmailFetcher::fetch(MailboxStore& store, const std::string& mailbox,
+                                                std::span<const EmailNotification> notifications) const {
   if (notifications.empty()) return {};
   const auto& trigger = notifications.back();
   int attempt = 0;
@@ -285,7 +287,7 @@ std::vector<FetchedEmail> EmailFetcher::fetch(MailboxStore& store, const std::st
       if (unique_ids.insert(c.message.id).second) ids.push_back(c.message.id);
     const auto known = store.known(mailbox, ids);
 
-    std::vector<FetchedEmail> emails;
+    std::vector<InboundMessage> emails;
     std::vector<SeenMessage> seen;
     std::set<std::string> decided;
     std::optional<std::uint64_t> hold_record; // the first record that must be read again
@@ -363,9 +365,12 @@ std::vector<FetchedEmail> EmailFetcher::fetch(MailboxStore& store, const std::st
         continue;
       }
 
-      FetchedEmail fetched;
-      fetched.sender = Sender{"email", from, clean_utf8(email.from.name, kDisplayNameLimit)};
-      fetched.event_id = event_id_from_provider("gmail", mailbox + ":" + ref.id).str();
+      InboundMessage message;
+      message.cause = trigger.cause;
+      message.source_topic = trigger.source_topic;
+      message.id = event_id_from_provider("gmail", mailbox + ":" + ref.id);
+      message.channel = "email";
+      message.sender = Sender{identity::IdentifierKind::email, from, clean_utf8(email.from.name, kDisplayNameLimit)};
       nlohmann::json metadata = {{"provider", "gmail"},
                                  {"mailbox", mailbox},
                                  {"gmail_message_id", ref.id},
@@ -382,6 +387,8 @@ std::vector<FetchedEmail> EmailFetcher::fetch(MailboxStore& store, const std::st
       }
       if (!email.cc.empty()) metadata["cc"] = address_list(email.cc);
       if (!email.attachments.empty()) {
+        // Not the ticket's `attachments` (those need a URL to fetch from):
+        // what the mail carried, for people reading the ticket.
         auto attachments = nlohmann::json::array();
         for (const auto& a : email.attachments)
           attachments.push_back({{"filename", clean_utf8(a.filename, 255)},
@@ -389,20 +396,14 @@ std::vector<FetchedEmail> EmailFetcher::fetch(MailboxStore& store, const std::st
                                  {"size", a.size}});
         metadata["attachments"] = attachments;
       }
-      nlohmann::json sender = {{"kind", "email"}, {"address", fetched.sender.address}};
-      if (!fetched.sender.display_name.empty()) sender["display_name"] = fetched.sender.display_name;
-      fetched.ticket = {{"channel", "email"},
-                        {"sender", sender},
-                        {"body", clean_utf8(email.text, kBodyLimit)},
+      message.fields = {{"body", clean_utf8(email.text, kBodyLimit)},
                         {"received_at", trigger.received_at},
-                        {"source_event_id", trigger.event_id},
-                        {"source_topic", trigger.source_topic},
                         {"channel_metadata", metadata}};
-      if (!email.subject.empty()) fetched.ticket["subject"] = clean_utf8(email.subject, kSubjectLimit);
+      if (!email.subject.empty()) message.fields["subject"] = clean_utf8(email.subject, kSubjectLimit);
       record.outcome = SeenMessage::Outcome::ticket;
-      record.event_id = fetched.event_id;
+      record.event_id = message.id->str();
       seen.push_back(std::move(record));
-      emails.push_back(std::move(fetched));
+      emails.push_back(std::move(message));
     }
 
     MailboxCursor next = cursor;
@@ -437,22 +438,6 @@ std::vector<FetchedEmail> EmailFetcher::fetch(MailboxStore& store, const std::st
     if (e.retryable()) throw kafka::UnavailableError(std::string("Gmail unavailable: ") + e.what());
     throw kafka::PoisonError(std::string("Gmail refused: ") + e.what());
   }
-}
-
-} // namespace fte::normalizer
-
-namespace fte::normalizer {
-
-events::CloudEvent ticket_event_from_email(const events::CloudEvent& notification, FetchedEmail email,
-                                           const std::string& customer_id) {
-  email.ticket["customer_id"] = customer_id;
-  auto ticket = events::make_origin_event(EventId(email.event_id), std::string(kSource),
-                                          std::string(kTicketMessageType), std::move(email.ticket), email.event_id);
-  ticket.causationid = notification.id;
-  ticket.trace = notification.trace.trace_id.empty() ? events::TraceParent::new_root() : notification.trace.child();
-  ticket.customerid = customer_id;
-  ticket.subject = customer_id;
-  return ticket;
 }
 
 } // namespace fte::normalizer

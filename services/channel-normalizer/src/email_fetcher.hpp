@@ -14,8 +14,8 @@
 #include "fte/common/logging.hpp"
 #include "fte/gmail/gmail_api.hpp"
 #include "fte/kafka/consumer_runner.hpp"
+#include "inbound_message.hpp"
 #include "mailbox_store.hpp"
-#include "webform_normalizer.hpp"
 
 namespace prometheus {
 class Registry;
@@ -25,17 +25,9 @@ namespace fte::normalizer {
 
 inline constexpr std::string_view kEmailNotificationType = "fte.email.notification.received.v1";
 
-/// One email a customer sent, ready to become a ticket message once its
-/// customer is known.
-struct FetchedEmail {
-  Sender sender;        ///< kind email, address lower case, display name from From
-  std::string event_id; ///< event_id_from_provider("gmail", mailbox + ":" + Gmail id)
-  /// fte.ticket.message.received.v1 `data` without `customer_id`.
-  nlohmann::json ticket;
-};
-
 /// A Gmail push (fte.email.notification.received.v1) as the fetch needs it.
 struct EmailNotification {
+  const events::CloudEvent* cause = nullptr; ///< the notification; outlives the batch's handling
   std::string event_id;
   std::string mailbox; ///< lower case (the record key)
   std::uint64_t history_id = 0;
@@ -103,11 +95,14 @@ public:
   /// Reads the notification (schema-checked already). @throws kafka::PoisonError
   [[nodiscard]] static EmailNotification notification_of(const kafka::Delivery& delivery);
 
-  /// Everything new in `mailbox`, for all of its notifications in a batch
-  /// (the last one is the trigger: its receipt time and id go into the
-  /// ticket messages). @throws see the class comment.
-  [[nodiscard]] std::vector<FetchedEmail> fetch(MailboxStore& store, const std::string& mailbox,
-                                                std::span<const EmailNotification> notifications) const;
+  /// Everything new in `mailbox`, for all of its notifications in a batch,
+  /// as inbound messages in the order Gmail lists them: sender kind email
+  /// (From, lower case), `id` = event_id_from_provider("gmail", mailbox +
+  /// ":" + Gmail id), channel_metadata for the reply (PLAN.md). The last
+  /// notification is their cause (its receipt time is theirs).
+  /// @throws see the class comment.
+  [[nodiscard]] std::vector<InboundMessage> fetch(MailboxStore& store, const std::string& mailbox,
+                                                  std::span<const EmailNotification> notifications) const;
 
 private:
   class ApiPool;
@@ -124,15 +119,5 @@ class MessageNotVisible : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
-
-} // namespace fte::normalizer
-
-namespace fte::normalizer {
-
-/// The fte.ticket.message.received.v1 event for a fetched email: its id is
-/// the email's own (the Gmail id decides, not the push that found it), it
-/// starts its own correlation, and it is caused by the notification.
-[[nodiscard]] events::CloudEvent ticket_event_from_email(const events::CloudEvent& notification, FetchedEmail email,
-                                                         const std::string& customer_id);
 
 } // namespace fte::normalizer

@@ -4,6 +4,7 @@
 
 #include "customer_directory.hpp"
 #include "webform_normalizer.hpp"
+#include "whatsapp_normalizer.hpp"
 
 namespace fte::normalizer {
 
@@ -15,60 +16,103 @@ void NormalizerHandler::prepare(pqxx::connection& connection) const {
   PgMailboxStore::prepare(connection);
 }
 
+void NormalizerHandler::normalize(const kafka::Delivery& delivery, std::vector<NormalizedItem>& items) {
+  const auto& event = delivery.event;
+  if (event.type == kWebformType) {
+    items.emplace_back(inbound_from_webform(event, delivery.record.topic));
+  } else if (event.type == kWhatsappMessageType) {
+    items.emplace_back(inbound_from_whatsapp(event, delivery.record.topic));
+  } else if (event.type == kWhatsappStatusType) {
+    items.emplace_back(delivery_update_from_whatsapp(event));
+  } else {
+    throw kafka::PoisonError("channel-normalizer has no channel for events of type " + event.type);
+  }
+}
+
 void NormalizerHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh,
                               runtime::Outputs& outputs) const {
-  std::vector<const kafka::Delivery*> webforms;
-  // Per mailbox, in mailbox order: the cursor rows are locked in one order.
-  std::map<std::string, std::vector<EmailNotification>> notifications;
-  std::map<std::string, const kafka::Delivery*> last_notification;
+  std::vector<NormalizedItem> items;
+  items.reserve(fresh.size());
+  std::vector<const kafka::Delivery*> notifications;
   for (const auto* d : fresh) {
     if (d->event.type == kEmailNotificationType) {
-      auto notification = EmailFetcher::notification_of(*d);
-      last_notification[notification.mailbox] = d;
-      notifications[notification.mailbox].push_back(std::move(notification));
+      notifications.push_back(d);
     } else {
-      webforms.push_back(d);
+      normalize(*d, items);
     }
   }
+  if (!notifications.empty()) fetch_email(tx, notifications, items);
 
-  std::vector<Sender> senders;
-  senders.reserve(webforms.size());
-  for (const auto* d : webforms)
-    senders.push_back(webform_sender(d->event));
-  // Each email with the notification it is attributed to (outbox rows are
-  // kept per source event; the last notification of the mailbox stands for all).
-  std::vector<std::pair<const kafka::Delivery*, FetchedEmail>> emails;
-  if (!notifications.empty()) {
-    if (!email_) {
-      throw kafka::PoisonError("an email notification arrived but Gmail API access is not configured "
-                               "(FTE_GMAIL_CLIENT_ID/SECRET/REFRESH_TOKEN or FTE_GOOGLE_SERVICE_ACCOUNT_FILE)");
-    }
-    PgMailboxStore store(tx);
-    for (const auto& [mailbox, list] : notifications) {
-      for (auto& email : email_->fetch(store, mailbox, list)) {
-        senders.push_back(email.sender);
-        emails.emplace_back(last_notification.at(mailbox), std::move(email));
-      }
+  std::vector<const InboundMessage*> messages;
+  std::set<identity::Identifier> looked_up; // found, never created
+  for (const auto& item : items) {
+    if (const auto* message = std::get_if<InboundMessage>(&item)) {
+      messages.push_back(message);
+      looked_up.insert(message->claims.begin(), message->claims.end());
+    } else {
+      looked_up.insert(std::get<DeliveryUpdate>(item).recipient.identifier());
     }
   }
+  // Senders first, so a claim on a number whose first message is in this
+  // same batch already finds its owner.
+  const auto senders = messages.empty() ? CustomerDirectory::Resolved{} : CustomerDirectory::resolve(tx, messages);
+  const auto owners = CustomerDirectory::find(tx, looked_up);
 
-  const auto customers = CustomerDirectory::resolve(tx, senders);
-  for (std::size_t i = 0; i < webforms.size(); ++i) {
-    const auto& event = webforms[i]->event;
-    const auto& customer_id = customers.at({senders[i].kind, senders[i].address});
-    // Built to proto/'s schema and checked against it in the unit tests; the
-    // agent-worker validates what it receives.
-    auto ticket = events::derive_event(event, "channel-normalizer", "ticket", std::string(kSource),
-                                       std::string(kTicketMessageType),
-                                       ticket_message_from_webform(event, customer_id, webforms[i]->record.topic));
-    ticket.customerid = customer_id;
-    ticket.subject = customer_id;
-    outputs.add_event(event.id, topics_.tickets_incoming, customer_id, ticket);
+  std::vector<CustomerDirectory::Claim> claims;
+  for (const auto* message : messages) {
+    const auto& customer_id = senders.at(message->sender.identifier());
+    for (const auto& claimed : message->claims) {
+      const auto owner = owners.find(claimed);
+      // Nobody's: not linked (a form is no proof), only kept in the
+      // message's channel_metadata. The sender's own: nothing to decide.
+      if (owner == owners.end() || owner->second == customer_id) continue;
+      claims.push_back({claimed, owner->second, customer_id, message->cause->id});
+    }
   }
-  for (auto& [notification, email] : emails) {
-    const auto& customer_id = customers.at({email.sender.kind, email.sender.address});
-    outputs.add_event(notification->event.id, topics_.tickets_incoming, customer_id,
-                      ticket_event_from_email(notification->event, std::move(email), customer_id));
+  CustomerDirectory::record_merge_candidates(tx, claims);
+
+  for (auto& item : items) {
+    if (auto* message = std::get_if<InboundMessage>(&item)) {
+      const auto& customer_id = senders.at(message->sender.identifier());
+      const auto source_event_id = message->cause->id;
+      outputs.add_event(source_event_id, topics_.tickets_incoming, customer_id,
+                        ticket_message_event(std::move(*message), customer_id));
+      continue;
+    }
+    auto& update = std::get<DeliveryUpdate>(item);
+    const auto owner = owners.find(update.recipient.identifier());
+    if (owner == owners.end()) {
+      // We only write to numbers that wrote to us, so a report about a
+      // number no customer has is not ours (another service on the same
+      // Twilio account) or refers to a customer since unlinked: nothing to
+      // update, and retrying will not change that.
+      throw kafka::PoisonError("WhatsApp status for " + update.recipient.address +
+                               ", a number no customer has (message " +
+                               events::string_field(update.fields, "provider_message_id") + ")");
+    }
+    const auto source_event_id = update.cause->id;
+    outputs.add_event(source_event_id, topics_.tickets_incoming, owner->second,
+                      delivery_update_event(std::move(update), owner->second));
+  }
+}
+
+void NormalizerHandler::fetch_email(pqxx::work& tx, const std::vector<const kafka::Delivery*>& notifications,
+                                    std::vector<NormalizedItem>& items) const {
+  if (!email_) {
+    throw kafka::PoisonError("an email notification arrived but Gmail API access is not configured "
+                             "(FTE_GMAIL_CLIENT_ID/SECRET/REFRESH_TOKEN or FTE_GOOGLE_SERVICE_ACCOUNT_FILE)");
+  }
+  // One fetch per mailbox however many of its pushes the batch holds, in
+  // mailbox order: cursor rows are locked in one order by every lane.
+  std::map<std::string, std::vector<EmailNotification>> by_mailbox;
+  for (const auto* d : notifications) {
+    auto notification = EmailFetcher::notification_of(*d);
+    by_mailbox[notification.mailbox].push_back(std::move(notification));
+  }
+  PgMailboxStore store(tx);
+  for (const auto& [mailbox, list] : by_mailbox) {
+    for (auto& message : email_->fetch(store, mailbox, list))
+      items.emplace_back(std::move(message));
   }
 }
 

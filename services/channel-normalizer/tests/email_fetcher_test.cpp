@@ -78,11 +78,25 @@ struct Fixture {
     return google.deliver(kMailbox, message);
   }
 
-  std::vector<FetchedEmail> fetch(std::uint64_t history_id, int attempt = 1, std::string event_id = "push-1") {
-    const EmailNotification notification{std::move(event_id),          kMailbox, history_id, "2025-11-25T10:00:05.000Z",
-                                         "fte.channels.email.inbound", attempt};
+  std::vector<InboundMessage> fetch(std::uint64_t history_id, int attempt = 1, std::string event_id = "push-1") {
+    push = events::make_origin_event(EventId(event_id), "/fte/webhook-gateway", std::string(kEmailNotificationType),
+                                     {{"email_address", kMailbox},
+                                      {"history_id", std::to_string(history_id)},
+                                      {"pubsub_message_id", "1"},
+                                      {"subscription", "projects/p/subscriptions/s"},
+                                      {"received_at", "2025-11-25T10:00:05.000Z"}});
+    EmailNotification notification;
+    notification.cause = &push;
+    notification.event_id = std::move(event_id);
+    notification.mailbox = kMailbox;
+    notification.history_id = history_id;
+    notification.received_at = "2025-11-25T10:00:05.000Z";
+    notification.source_topic = "fte.channels.email.inbound";
+    notification.attempt = attempt;
     return fetcher->fetch(store, kMailbox, std::span(&notification, 1));
   }
+
+  events::CloudEvent push; // the notification the messages are caused by
 
   double counter(const std::string& name, const std::string& label = {}, const std::string& value = {}) const {
     for (const auto& family : registry->Collect()) {
@@ -96,10 +110,10 @@ struct Fixture {
   }
 };
 
-std::vector<std::string> ids_of(const std::vector<FetchedEmail>& emails) {
+std::vector<std::string> ids_of(const std::vector<InboundMessage>& emails) {
   std::vector<std::string> ids;
   for (const auto& e : emails)
-    ids.push_back(e.ticket["channel_metadata"]["gmail_message_id"]);
+    ids.push_back(e.fields["channel_metadata"]["gmail_message_id"]);
   return ids;
 }
 
@@ -115,17 +129,20 @@ TEST(EmailFetcher, TurnsCustomerMailIntoTicketMessagesAndSkipsTheRest) {
   f.deliver("spam", "Spam <x@spam.example>", {"SPAM"});
   const auto last = f.deliver("m2", "bob@example.org");
 
-  const auto emails = f.fetch(last);
+  auto emails = f.fetch(last);
   ASSERT_EQ(ids_of(emails), (std::vector<std::string>{"m1", "m2"}));
-  const auto& ada = emails[0];
-  EXPECT_EQ(ada.sender.kind, "email");
+  auto& ada = emails[0];
+  EXPECT_EQ(ada.channel, "email");
+  EXPECT_EQ(ada.sender.kind, identity::IdentifierKind::email);
   EXPECT_EQ(ada.sender.address, "ada@example.org");
   EXPECT_EQ(ada.sender.display_name, "Ada Lovelace");
-  EXPECT_EQ(ada.event_id, event_id_from_provider("gmail", std::string(kMailbox) + ":m1").str());
-  EXPECT_EQ(ada.ticket["subject"], "Question m1");
-  EXPECT_EQ(ada.ticket["body"], "Hello, this is m1.");
-  EXPECT_EQ(ada.ticket["source_event_id"], "push-1");
-  const auto& metadata = ada.ticket["channel_metadata"];
+  EXPECT_EQ(ada.id, event_id_from_provider("gmail", std::string(kMailbox) + ":m1"));
+  EXPECT_EQ(ada.cause, &f.push);
+  EXPECT_EQ(ada.source_topic, "fte.channels.email.inbound");
+  EXPECT_EQ(ada.fields["subject"], "Question m1");
+  EXPECT_EQ(ada.fields["body"], "Hello, this is m1.");
+  EXPECT_EQ(ada.fields["received_at"], "2025-11-25T10:00:05.000Z");
+  const auto metadata = ada.fields["channel_metadata"];
   EXPECT_EQ(metadata["provider"], "gmail");
   EXPECT_EQ(metadata["mailbox"], kMailbox);
   EXPECT_EQ(metadata["thread_id"], "t-m1");
@@ -148,11 +165,11 @@ TEST(EmailFetcher, TurnsCustomerMailIntoTicketMessagesAndSkipsTheRest) {
             system_clock::time_point(std::chrono::milliseconds(kNowMs)));
 
   // The ticket message the handler publishes is valid against proto/.
-  auto notification = events::make_origin_event(event_id_from_provider("pubsub", "1"), "/fte/webhook-gateway",
-                                                std::string(kEmailNotificationType), nlohmann::json::object());
-  const auto ticket = ticket_event_from_email(notification, ada, "3e0f6c1a-9b2d-4c8e-a7f5-1d2b3c4e5f60");
-  EXPECT_EQ(ticket.id, ada.event_id);
-  EXPECT_EQ(ticket.causationid, notification.id);
+  const auto expected_id = ada.id->str();
+  const auto ticket = ticket_message_event(std::move(ada), "3e0f6c1a-9b2d-4c8e-a7f5-1d2b3c4e5f60");
+  EXPECT_EQ(ticket.id, expected_id) << "the Gmail id decides, not the push that found it";
+  EXPECT_EQ(ticket.causationid, "push-1");
+  EXPECT_EQ(ticket.data["source_event_id"], "push-1");
   EXPECT_EQ(ticket.data["customer_id"], "3e0f6c1a-9b2d-4c8e-a7f5-1d2b3c4e5f60");
   const contracts::Validator validator;
   const auto problem = validator.validate(ticket);
@@ -296,7 +313,7 @@ TEST(EmailFetcher, InvalidUtf8IsCleanedNotFatal) {
   const auto h = f.google.deliver(kMailbox, message);
   const auto emails = f.fetch(h);
   ASSERT_EQ(emails.size(), 1u);
-  EXPECT_NO_THROW((void)emails[0].ticket.dump());
+  EXPECT_NO_THROW((void)emails[0].fields.dump());
 }
 
 } // namespace

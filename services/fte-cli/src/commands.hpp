@@ -8,10 +8,13 @@
 namespace fte::cli {
 
 /// Exit codes: 0 success, 1 failure, 2 usage, 3 a topic exists with fewer
-/// partitions than the contract wants.
+/// partitions than the contract wants, 4 a change refused because it does
+/// not fit the data (nothing was changed).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFewerPartitions = 3;
+inline constexpr int kExitRefused = 4;
 
 /// What every command needs: the environment (flags already applied) and a
 /// logger for machine-readable progress on stderr. Human output goes to stdout.
@@ -20,11 +23,18 @@ struct Context {
   Logger logger;
 };
 
+/// FTE_DATABASE_URL, or the local stack's PostgreSQL.
+[[nodiscard]] inline std::string database_url(const Context& context) {
+  return context.env.get_or("FTE_DATABASE_URL", "postgresql://fte@127.0.0.1:15432/fte");
+}
+
 /// Registers `fte migrate`; `run` is set to what executes it.
 void add_migrate_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte topics create|describe`.
 void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte trace <correlation-id>`.
 void add_trace_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte customers link|unlink|show`.
+void add_customers_command(CLI::App& app, std::function<int(const Context&)>& run);
 
 } // namespace fte::cli

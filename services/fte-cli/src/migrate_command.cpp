@@ -14,8 +14,7 @@ void add_migrate_command(CLI::App& app, std::function<int(const Context&)>& run)
   migrate->add_flag("--status", *status_only, "Only print the database's schema version");
   migrate->callback([&run, status_only] {
     run = [status_only](const Context& context) {
-      const auto url = context.env.get_or("FTE_DATABASE_URL", "postgresql://fte@127.0.0.1:15432/fte");
-      pqxx::connection connection(url);
+      pqxx::connection connection(database_url(context));
       const pg::Migrator migrator(schema::migrations(), context.logger);
       if (*status_only) {
         const int current = pg::Migrator::current_version(connection);

@@ -8,6 +8,8 @@
 #include <boost/url/params_encoded_view.hpp>
 #include <boost/url/parse_query.hpp>
 
+#include "fte/identity/identifier.hpp"
+
 namespace fte::gateway {
 namespace {
 
@@ -147,6 +149,7 @@ nlohmann::json WebformSubmission::to_json() const {
   nlohmann::json j = {{"name", name}, {"email", email}, {"subject", subject}, {"message", message}};
   if (category) j["category"] = *category;
   if (priority) j["priority"] = *priority;
+  if (phone) j["phone"] = *phone;
   return j;
 }
 
@@ -219,6 +222,7 @@ std::variant<WebformSubmission, ClientError> parse_webform(std::string_view cont
       {"message", WebformLimits::kMessage, true, &submission.message, nullptr},
       {"category", WebformLimits::kCategory, false, nullptr, &submission.category},
       {"priority", 16, false, nullptr, &submission.priority},
+      {"phone", WebformLimits::kPhone, false, nullptr, &submission.phone},
   };
   for (const auto& spec : specs) {
     auto value = text_field(fields, spec.name, spec.limit, spec.required);
@@ -233,6 +237,14 @@ std::variant<WebformSubmission, ClientError> parse_webform(std::string_view cont
   submission.email = lower_ascii(email);
   if (!is_valid_email(submission.email)) {
     return bad("invalid_email", "field 'email' is not a valid email address", "email");
+  }
+  if (submission.phone) {
+    auto e164 = identity::normalize_phone(*submission.phone);
+    if (!e164) {
+      return bad("invalid_phone_number",
+                 "field 'phone' is not a phone number in international form (+ and the country code)", "phone");
+    }
+    submission.phone = std::move(*e164);
   }
   if (submission.priority) {
     *submission.priority = lower_ascii(*submission.priority);

@@ -12,7 +12,7 @@
 namespace fte::gateway {
 
 /// A support form submission that passed validation, normalised: email
-/// trimmed and lower-cased, other fields trimmed.
+/// trimmed and lower-cased, phone in E.164, other fields trimmed.
 struct WebformSubmission {
   std::string name;
   std::string email;
@@ -20,6 +20,9 @@ struct WebformSubmission {
   std::string message;
   std::optional<std::string> category;
   std::optional<std::string> priority;
+  /// A phone number the submitter gave. A claim, not a proof: the
+  /// normalizer never links it to the customer (ADR 0011).
+  std::optional<std::string> phone;
 
   /// The `data` of fte.webform.submission.received.v1, without the fields
   /// the handler adds (received_at, idempotency_key, client).
@@ -42,6 +45,7 @@ struct WebformLimits {
   static constexpr std::size_t kSubject = 300;
   static constexpr std::size_t kMessage = 10'000;
   static constexpr std::size_t kCategory = 64;
+  static constexpr std::size_t kPhone = 64; ///< as typed, before normalisation to E.164
   static constexpr std::size_t kIdempotencyKey = 255;
 };
 

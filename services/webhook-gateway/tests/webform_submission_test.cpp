@@ -90,6 +90,36 @@ TEST(Webform, RejectsBadBodiesAndMediaTypes) {
   EXPECT_FALSE(s.priority);
 }
 
+TEST(Webform, PhoneIsOptionalAndNormalisedToE164) {
+  EXPECT_FALSE(
+      ok(parse_webform("application/json", R"({"name":"n","email":"a@b.co","subject":"s","message":"m"})")).phone);
+  auto s =
+      ok(parse_webform("application/json",
+                       R"({"name":"n","email":"a@b.co","subject":"s","message":"m","phone":" +1 (555) 123-4567 "})"));
+  EXPECT_EQ(s.phone, "+15551234567");
+  EXPECT_EQ(s.to_json()["phone"], "+15551234567");
+  s = ok(parse_webform("application/x-www-form-urlencoded",
+                       "name=n&email=a%40b.co&subject=s&message=m&phone=%2B44+20+7946+0958"));
+  EXPECT_EQ(s.phone, "+442079460958");
+  // An empty field is no phone, as with the other optional fields.
+  EXPECT_FALSE(
+      ok(parse_webform("application/x-www-form-urlencoded", "name=n&email=a%40b.co&subject=s&message=m&phone=")).phone);
+}
+
+TEST(Webform, RefusesAPhoneThatIsNotAnInternationalNumber) {
+  for (const char* bad : {"5551234567", "+1555", "call me", "+15551234567 ext 9", "whatsapp:+15551234567"}) {
+    const nlohmann::json body = {
+        {"name", "n"}, {"email", "a@b.co"}, {"subject", "s"}, {"message", "m"}, {"phone", bad}};
+    const auto e = error(parse_webform("application/json", body.dump()));
+    EXPECT_EQ(e.status, http::Status::bad_request) << bad;
+    EXPECT_EQ(e.code, "invalid_phone_number") << bad;
+    EXPECT_EQ(e.field, "phone") << bad;
+  }
+  const nlohmann::json too_long = {
+      {"name", "n"}, {"email", "a@b.co"}, {"subject", "s"}, {"message", "m"}, {"phone", "+" + std::string(64, '1')}};
+  EXPECT_EQ(error(parse_webform("application/json", too_long.dump())).code, "field_too_long");
+}
+
 TEST(Webform, ValidatesEmailsAndIdempotencyKeys) {
   for (const char* good : {"a@b.co", "first.last+tag@sub.example.org", "x_y-z@e-x.io"}) {
     EXPECT_TRUE(is_valid_email(good)) << good;
