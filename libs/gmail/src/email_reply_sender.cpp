@@ -109,7 +109,13 @@ replies::SendResult EmailReplySender::send(const replies::OutgoingReply& reply) 
                         "no mailbox to send from: the inbound message names none and FTE_REPLY_FROM_EMAIL is unset");
   }
   if (reply.to.empty()) return with_outcome(SendOutcome::rejected, "the reply has no recipient");
-  const auto rfc822 = mail::compose_email(compose(reply));
+  std::string rfc822;
+  try {
+    rfc822 = mail::compose_email(compose(reply));
+  } catch (const std::invalid_argument& e) {
+    // A malformed address or message id stays malformed: never retried.
+    return with_outcome(SendOutcome::rejected, std::string("cannot compose the reply: ") + e.what());
+  }
   const auto thread_id = is_email_reply(reply) ? metadata_string(reply.inbound_metadata, "thread_id") : std::string();
   std::variant<MessageRef, SendFailure> result;
   {
@@ -140,8 +146,8 @@ replies::SendResult EmailReplySender::send(const replies::OutgoingReply& reply) 
 std::optional<replies::SendResult> EmailReplySender::reconcile(const replies::OutgoingReply& reply) {
   const auto mailbox = sending_mailbox(reply);
   if (mailbox.empty()) return std::nullopt;
-  const auto message_id = mail::deterministic_message_id(reply.reply_id, options_.message_id_domain);
   try {
+    const auto message_id = mail::deterministic_message_id(reply.reply_id, options_.message_id_domain);
     std::optional<MessageRef> found;
     {
       std::lock_guard lock(mutex_);
@@ -152,6 +158,8 @@ std::optional<replies::SendResult> EmailReplySender::reconcile(const replies::Ou
                     std::chrono::seconds(0));
   } catch (const ApiError&) {
     return std::nullopt; // the search failed: nothing is proven either way
+  } catch (const std::invalid_argument&) {
+    return std::nullopt; // no Message-ID can be made for this reply id: nothing to search for
   }
 }
 

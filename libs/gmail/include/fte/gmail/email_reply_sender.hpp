@@ -57,7 +57,8 @@ public:
 
   /// The mailbox a reply goes out from (empty when none is known).
   [[nodiscard]] std::string sending_mailbox(const replies::OutgoingReply& reply) const;
-  /// The RFC 822 message send() would hand to Gmail.
+  /// The message send() composes and hands to Gmail.
+  /// @throws std::invalid_argument when the reply id cannot make a Message-ID
   [[nodiscard]] mail::OutgoingEmail compose(const replies::OutgoingReply& reply) const;
 
 private:
