@@ -15,8 +15,10 @@
 #include "fte/http/server.hpp"
 #include "fte/kafka/producer.hpp"
 #include "fte/kafka/topics.hpp"
+#include "fte/oidc/jwks_cache.hpp"
 #include "fte/runtime/service.hpp"
 #include "gateway_metrics.hpp"
+#include "gmail_push_handler.hpp"
 #include "router.hpp"
 #include "webform_handler.hpp"
 
@@ -47,10 +49,29 @@ int main() {
     producer_options.external_poll = true; // delivery reports run on the I/O threads, below
     fte::kafka::Producer producer(producer_options, service.logger());
     fte::gateway::GatewayMetrics metrics(*service.registry());
-    const fte::gateway::WebformHandler webform(
-        {topics.webform_inbound, static_cast<int>(env.get_int("FTE_RETRY_AFTER_SECONDS", 1, 1, 3600))}, producer,
-        metrics, service.logger());
-    fte::gateway::Router router(webform, metrics);
+    const auto retry_after = static_cast<int>(env.get_int("FTE_RETRY_AFTER_SECONDS", 1, 1, 3600));
+    const fte::gateway::WebformHandler webform({topics.webform_inbound, retry_after}, producer, metrics,
+                                               service.logger());
+    // Gmail push: Google's signing keys are fetched on the cache's own
+    // thread; the cache outlives the handler and the listener that use it.
+    auto gmail_options = fte::gateway::GmailPushHandler::Options::from_env(env, topics.email_inbound, retry_after);
+    std::unique_ptr<fte::oidc::JwksCache> google_keys;
+    if (gmail_options.configured()) {
+      const auto jwks_options = fte::gateway::jwks_cache_options_from_env(env);
+      service.logger().info("gmail push configured", {{"audience", gmail_options.policy.audience},
+                                                      {"service_account", gmail_options.policy.email},
+                                                      {"jwks_url", jwks_options.url},
+                                                      {"mailboxes", gmail_options.mailboxes}});
+      google_keys =
+          std::make_unique<fte::oidc::JwksCache>(jwks_options, service.logger().with({{"component", "jwks"}}));
+      google_keys->prefetch();
+    } else {
+      service.logger().warn("POST /webhooks/gmail answers 503 channel_not_configured: set FTE_GMAIL_PUSH_AUDIENCE "
+                            "and FTE_GMAIL_PUSH_SERVICE_ACCOUNT");
+    }
+    const fte::gateway::GmailPushHandler gmail(std::move(gmail_options), google_keys.get(), producer, metrics,
+                                               *service.registry(), service.logger());
+    fte::gateway::Router router(webform, gmail, metrics);
 
     boost::asio::io_context io(threads);
     fte::http::Server server(
@@ -96,6 +117,9 @@ int main() {
     io.stop();
     for (auto& t : pool)
       t.join();
+    // A key fetch still running completes into the io_context: join it while
+    // that context still exists.
+    google_keys.reset();
     service.logger().info("webhook-gateway drained", {{"in_flight_left", router.in_flight()}, {"flushed", flushed}});
     return router.in_flight() == 0 ? 0 : 1;
   });

@@ -11,7 +11,8 @@ const std::vector<EmbeddedFile>& static_files();
 
 namespace bhttp = boost::beast::http;
 
-Router::Router(const WebformHandler& webform, GatewayMetrics& metrics) : webform_(webform), metrics_(metrics) {}
+Router::Router(const WebformHandler& webform, const GmailPushHandler& gmail, GatewayMetrics& metrics)
+    : webform_(webform), gmail_(gmail), metrics_(metrics) {}
 
 namespace {
 
@@ -67,6 +68,13 @@ boost::asio::awaitable<http::Response> Router::route(http::Request request) {
     // (temporaries destroyed twice).
     if (request.method() == bhttp::verb::post) {
       response = co_await webform_.handle(std::move(request));
+    } else {
+      response = method_not_allowed("POST", version);
+    }
+  } else if (path == "/webhooks/gmail") {
+    route = "/webhooks/gmail";
+    if (request.method() == bhttp::verb::post) {
+      response = co_await gmail_.handle(std::move(request));
     } else {
       response = method_not_allowed("POST", version);
     }

@@ -6,6 +6,7 @@
 
 #include "fte/http/server.hpp"
 #include "gateway_metrics.hpp"
+#include "gmail_push_handler.hpp"
 #include "webform_handler.hpp"
 
 namespace fte::gateway {
@@ -14,7 +15,7 @@ namespace fte::gateway {
 /// metrics. Unknown paths answer 404, known paths with the wrong method 405.
 class Router {
 public:
-  Router(const WebformHandler& webform, GatewayMetrics& metrics);
+  Router(const WebformHandler& webform, const GmailPushHandler& gmail, GatewayMetrics& metrics);
 
   [[nodiscard]] boost::asio::awaitable<http::Response> route(http::Request request);
 
@@ -23,6 +24,7 @@ public:
 
 private:
   const WebformHandler& webform_;
+  const GmailPushHandler& gmail_;
   GatewayMetrics& metrics_;
   std::atomic<int> in_flight_{0};
 };

@@ -1,12 +1,10 @@
 #include "webform_handler.hpp"
 
-#include <boost/asio/use_awaitable.hpp>
-
-#include "async_produce.hpp"
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
 #include "fte/events/cloud_event.hpp"
 #include "fte/events/json_writer.hpp"
+#include "publish.hpp"
 #include "webform_submission.hpp"
 
 namespace fte::gateway {
@@ -68,15 +66,10 @@ boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request requ
     event.trace = parent->child();
   }
 
-  const auto produce_started = std::chrono::steady_clock::now();
-  const auto report =
-      co_await async_produce(producer_, kafka::ProducerRecord::from_event(options_.topic, submission.email, event),
-                             boost::asio::use_awaitable);
-  const double produce_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - produce_started).count();
+  const auto report = co_await publish_event(producer_, metrics_, logger_, options_.topic, submission.email, event,
+                                             "webform submission");
 
   if (report.ok()) {
-    metrics_.produce_finished(options_.topic, "ok", produce_seconds);
     if (logger_.enabled(spdlog::level::debug)) {
       logger_.debug("webform submission accepted", {{"event_id", event.id},
                                                     {"correlation_id", event.correlationid},
@@ -97,20 +90,7 @@ boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request requ
     response.prepare_payload();
     co_return response;
   }
-  const auto reason = report.error.message();
-  metrics_.produce_finished(options_.topic, report.retryable() ? "retryable_error" : "fatal_error", produce_seconds);
-  logger_.warn(
-      "webform submission not accepted: Kafka did not take it",
-      {{"event_id", event.id}, {"correlation_id", event.correlationid}, {"error", reason}, {"detail", report.detail}});
-  if (report.retryable()) {
-    auto response =
-        http::error_response(http::Status::service_unavailable, "kafka_unavailable",
-                             "the message could not be stored (" + reason + "); retry later", std::nullopt, version);
-    response.set(bhttp::field::retry_after, std::to_string(options_.retry_after_seconds));
-    co_return response;
-  }
-  co_return http::error_response(http::Status::internal_server_error, "publish_failed",
-                                 "the message could not be stored (" + reason + ")", std::nullopt, version);
+  co_return delivery_failed_response(report, options_.retry_after_seconds, version);
 }
 
 } // namespace fte::gateway
