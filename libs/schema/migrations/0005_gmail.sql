@@ -10,7 +10,8 @@
 -- notification backfills by date from `last_message_internal_date`.
 -- numeric(20,0): Gmail's history ids are unsigned 64-bit.
 CREATE TABLE gmail_mailboxes (
-    mailbox                    text PRIMARY KEY CHECK (mailbox <> '' AND mailbox = lower(mailbox)),
+    -- lower case as the gateway keys it (ASCII folding, like the event schema)
+    mailbox                    text PRIMARY KEY CHECK (mailbox <> '' AND mailbox !~ '[A-Z]'),
     history_id                 numeric(20, 0) CHECK (history_id >= 0),
     last_message_internal_date timestamptz,  -- newest Gmail internalDate fetched: where a backfill starts
     watch_topic                text,         -- the Pub/Sub topic of the last users.watch

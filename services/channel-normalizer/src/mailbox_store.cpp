@@ -22,7 +22,7 @@ constexpr const char* kKnownSql = "SELECT gmail_message_id, outcome, to_char(fir
 constexpr const char* kRecord = "gmail_record_messages";
 constexpr const char* kRecordSql =
     "INSERT INTO gmail_messages_seen (mailbox, gmail_message_id, thread_id, internal_date, outcome, detail, event_id) "
-    "SELECT $1, * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[]) "
+    "SELECT $1::text, * FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[]) "
     "ON CONFLICT (mailbox, gmail_message_id) DO UPDATE SET thread_id = EXCLUDED.thread_id, "
     "internal_date = EXCLUDED.internal_date, outcome = EXCLUDED.outcome, detail = EXCLUDED.detail, "
     "event_id = EXCLUDED.event_id, updated_at = now()";
