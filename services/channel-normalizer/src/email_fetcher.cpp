@@ -9,6 +9,7 @@
 
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
+#include "fte/identity/identifier.hpp"
 #include "fte/kafka/backoff.hpp"
 #include "fte/mail/mail.hpp"
 
@@ -352,9 +353,21 @@ std::vector<InboundMessage> EmailFetcher::fetch(MailboxStore& store, const std::
         continue;
       }
       auto& email = std::get<mail::ParsedEmail>(parsed);
-      const auto from = lower_ascii(clean_utf8(email.from.address, kAddressLimit));
-      if (from.empty() || from.find('@') == std::string::npos) {
-        record.detail = "no From address";
+      // The customer is found by this address (ADR 0011): it must be one
+      // customer_identifiers accepts, or the whole batch would fail on the
+      // table's CHECK, for good, holding up every later mail of the mailbox.
+      // Non-ASCII addresses are set aside too: PostgreSQL's lower() and
+      // ASCII folding disagree on them.
+      const auto normalised = identity::normalize_email(email.from.address);
+      const auto from = normalised.value_or("");
+      const bool ascii =
+          std::all_of(from.begin(), from.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+      if (!normalised) {
+        record.detail = clean_utf8("no usable From address: '" + email.from.address + "'", 500);
+      } else if (!ascii) {
+        record.detail =
+            clean_utf8("non-ASCII From address '" + from + "' (not supported as a customer identifier)", 500);
+        log.warn("Gmail message skipped: its From address is not ASCII", {{"gmail_message_id", ref.id}});
       } else if (from == mailbox) {
         record.detail = "from the mailbox itself";
       } else if (email.auto_submitted) {

@@ -127,6 +127,8 @@ TEST(EmailFetcher, TurnsCustomerMailIntoTicketMessagesAndSkipsTheRest) {
   f.deliver("own", "Support <Support@Example.com>", {"INBOX"}); // no SENT label: the label filter lies
   f.deliver("auto", "Mailer <noreply@example.net>", {"INBOX"}, "Auto-Submitted: auto-replied\r\n");
   f.deliver("spam", "Spam <x@spam.example>", {"SPAM"});
+  f.deliver("noaddr", "Nobody <nobody>", {"INBOX"});
+  f.deliver("idn", "Jörg <jörg@exämple.de>", {"INBOX"});
   const auto last = f.deliver("m2", "bob@example.org");
 
   auto emails = f.fetch(last);
@@ -157,6 +159,8 @@ TEST(EmailFetcher, TurnsCustomerMailIntoTicketMessagesAndSkipsTheRest) {
   EXPECT_EQ(f.store.seen.at({kMailbox, "own"}).detail, "from the mailbox itself");
   EXPECT_EQ(f.store.seen.at({kMailbox, "auto"}).detail, "auto-submitted");
   EXPECT_EQ(f.store.seen.at({kMailbox, "spam"}).detail, "label SPAM");
+  EXPECT_EQ(f.store.seen.at({kMailbox, "noaddr"}).outcome, SeenMessage::Outcome::skipped);
+  EXPECT_EQ(f.store.seen.at({kMailbox, "idn"}).outcome, SeenMessage::Outcome::skipped);
   EXPECT_EQ(f.store.seen.at({kMailbox, "m1"}).outcome, SeenMessage::Outcome::ticket);
   EXPECT_EQ(f.google.count_requests("/messages/sent"), 0);
   EXPECT_EQ(f.google.count_requests("/messages/draft"), 0);
