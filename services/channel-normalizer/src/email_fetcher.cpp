@@ -309,7 +309,20 @@ std::vector<InboundMessage> EmailFetcher::fetch(MailboxStore& store, const std::
         seen.push_back(std::move(record));
         continue;
       }
-      const auto raw = api->get_raw_message(mailbox, ref.id);
+      std::optional<gmail::RawMessage> raw;
+      try {
+        raw = api->get_raw_message(mailbox, ref.id);
+      } catch (const gmail::ApiError& e) {
+        // An answer we cannot read for one message: retried like any
+        // failure, but on the last attempt set aside, so that one odd
+        // message cannot hold up the mailbox for good.
+        if (e.reason() != "unreadable_answer") throw;
+        if (!last_attempt) throw std::runtime_error(e.what());
+        record.detail = clean_utf8(std::string("unreadable Gmail answer: ") + e.what(), 500);
+        log.error("Gmail message skipped: its answer could not be read", {{"gmail_message_id", ref.id}});
+        seen.push_back(std::move(record));
+        continue;
+      }
       if (!raw) {
         const auto missing = known.missing_since.find(ref.id);
         if (missing != known.missing_since.end() &&

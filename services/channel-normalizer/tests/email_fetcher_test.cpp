@@ -307,6 +307,25 @@ TEST(EmailFetcher, OutagesWaitAndRefusalsAreDeadLettered) {
   EXPECT_EQ(f.fetch(h).size(), 1u);
 }
 
+TEST(EmailFetcher, AnUnreadableMessageIsRetriedThenSetAside) {
+  Fixture f;
+  f.store.cursors[kMailbox].history_id = f.google.touch(kMailbox);
+  f.deliver("odd");
+  const auto h = f.deliver("m2");
+  f.google.fail_next("/messages/odd", 200, 2, R"({"id": "odd", "raw": "***"})");
+  try {
+    (void)f.fetch(h, 1);
+    ADD_FAILURE() << "expected a retry";
+  } catch (const kafka::UnavailableError&) {
+    ADD_FAILURE() << "an odd answer is not an outage: it must use up attempts";
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_TRUE(f.store.seen.empty());
+  EXPECT_EQ(ids_of(f.fetch(h, 5)), std::vector<std::string>{"m2"});
+  EXPECT_EQ(f.store.seen.at({kMailbox, "odd"}).outcome, SeenMessage::Outcome::skipped);
+  EXPECT_EQ(f.store.cursors[kMailbox].history_id, h);
+}
+
 TEST(EmailFetcher, InvalidUtf8IsCleanedNotFatal) {
   Fixture f;
   f.store.cursors[kMailbox].history_id = f.google.touch(kMailbox);
