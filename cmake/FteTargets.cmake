@@ -15,6 +15,20 @@ if(FTE_TSAN)
   target_compile_options(fte_build_options INTERFACE -fsanitize=thread)
   target_link_options(fte_build_options INTERFACE -fsanitize=thread)
 endif()
+# The `fuzz` preset (clang 14): every fte target gets libFuzzer's coverage
+# instrumentation and ASan/UBSan, so the fuzzer is guided by the parsers it
+# calls (they live in libraries, not in the fuzz targets' own files); only
+# the targets themselves link libFuzzer's main (fuzz/CMakeLists.txt).
+# -fno-sanitize=function: clang 14 cannot emit that check's prologue data in
+# the split functions of a C++20 coroutine ("Cannot represent a difference
+# across sections"), and libs/http is made of coroutines.
+option(FTE_FUZZ "Build fuzz targets with libFuzzer (clang only)" OFF)
+if(FTE_FUZZ)
+  target_compile_options(fte_build_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function -fno-sanitize-recover=undefined
+    -fno-omit-frame-pointer)
+  target_link_options(fte_build_options INTERFACE -fsanitize=address,undefined)
+endif()
 if(FTE_CLANG_TIDY)
   find_program(CLANG_TIDY_EXE NAMES clang-tidy clang-tidy-14 REQUIRED)
   set(CMAKE_CXX_CLANG_TIDY ${CLANG_TIDY_EXE})

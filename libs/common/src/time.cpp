@@ -115,8 +115,14 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   tm.tm_sec = second;
   const std::time_t epoch = timegm(&tm);
   using namespace std::chrono;
-  return system_clock::time_point(
-      duration_cast<system_clock::duration>(seconds(epoch - offset_seconds) + nanoseconds(nanos)));
+  // system_clock counts nanoseconds in 64 bits: about 1677 to 2262. A time
+  // outside that (year 2502, found by fuzz/cloudevent_fuzz.cpp) would
+  // overflow the conversion, which is undefined behaviour, not an error.
+  constexpr auto kLatest = duration_cast<seconds>(system_clock::duration::max()).count() - 1;
+  constexpr auto kEarliest = duration_cast<seconds>(system_clock::duration::min()).count() + 1;
+  const long long since_epoch = static_cast<long long>(epoch) - offset_seconds;
+  if (since_epoch > kLatest || since_epoch < kEarliest) return std::nullopt;
+  return system_clock::time_point(duration_cast<system_clock::duration>(seconds(since_epoch) + nanoseconds(nanos)));
 }
 
 } // namespace fte

@@ -36,5 +36,14 @@ TEST(Time, RejectsMalformed) {
   }
 }
 
+TEST(Time, RejectsTimesTheClockCannotHold) {
+  // Found by fuzz_cloudevent: year 2502 overflowed the nanosecond clock.
+  EXPECT_FALSE(parse_rfc3339("2502-03-14T09:26:54.020Z").has_value());
+  EXPECT_FALSE(parse_rfc3339("9999-12-31T23:59:59Z").has_value());
+  EXPECT_FALSE(parse_rfc3339("1000-01-01T00:00:00Z").has_value());
+  EXPECT_TRUE(parse_rfc3339("2262-01-01T00:00:00Z").has_value());
+  EXPECT_TRUE(parse_rfc3339("1700-01-01T00:00:00Z").has_value());
+}
+
 } // namespace
 } // namespace fte

@@ -6,6 +6,28 @@
 
 namespace fte::observability {
 
+namespace {
+
+constexpr std::string_view kJson = "application/json";
+
+// clang-format off
+constexpr http::DocumentedAnswer kAnswers[] = {
+    {"/healthz", "GET", 200, "", kJson},
+    {"/readyz", "GET", 200, "", kJson},
+    {"/readyz", "GET", 503, "", kJson},
+    {"/metrics", "GET", 200, "", "text/plain"},
+    {http::kAnyRoute, http::kAnyRoute, 400, "malformed_http", kJson},
+    {http::kAnyRoute, http::kAnyRoute, 404, "not_found", kJson},
+    {http::kAnyRoute, http::kAnyRoute, 405, "method_not_allowed", kJson, "Allow"},
+    {http::kAnyRoute, http::kAnyRoute, 413, "body_too_large", kJson},
+    {http::kAnyRoute, http::kAnyRoute, 500, "internal_error", kJson},
+};
+// clang-format on
+
+} // namespace
+
+std::span<const http::DocumentedAnswer> AdminServer::answers() { return kAnswers; }
+
 AdminServer::AdminServer(http::ServerOptions options, std::shared_ptr<prometheus::Registry> registry, Logger logger)
     : registry_(std::move(registry)), logger_(std::move(logger)),
       server_(
@@ -47,7 +69,9 @@ void AdminServer::stop() {
 http::Response AdminServer::handle(const http::Request& request) {
   namespace bhttp = boost::beast::http;
   if (request.method() != bhttp::verb::get && request.method() != bhttp::verb::head) {
-    return http::error_response(http::Status::method_not_allowed, "method_not_allowed", "use GET");
+    auto response = http::error_response(http::Status::method_not_allowed, "method_not_allowed", "use GET");
+    response.set(bhttp::field::allow, "GET, HEAD"); // RFC 9110 section 15.5.6
+    return response;
   }
   const auto target = std::string_view(request.target().data(), request.target().size());
   const auto path = target.substr(0, target.find('?'));

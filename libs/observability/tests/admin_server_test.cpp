@@ -1,15 +1,19 @@
 #include "fte/observability/admin_server.hpp"
 
 #include <atomic>
+#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <gtest/gtest.h>
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
+
+#include "fte/http/testing/openapi_answers.hpp"
 
 namespace fte::observability {
 namespace {
@@ -63,6 +67,96 @@ TEST_F(AdminServerTest, ServesHealthReadinessAndMetrics) {
   const auto missing = get(server->port(), "/nope");
   EXPECT_EQ(missing.result(), http::Status::not_found);
   EXPECT_EQ(nlohmann::json::parse(missing.body())["error"]["code"], "not_found");
+}
+
+// Sends raw bytes on a new connection and reads one answer.
+http::Response round_trip(std::uint16_t port, const std::string& raw) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  boost::asio::write(socket, boost::asio::buffer(raw));
+  boost::beast::flat_buffer buffer;
+  http::Response response;
+  boost::system::error_code ec;
+  bhttp::read(socket, buffer, response, ec);
+  return response;
+}
+
+std::string request(const std::string& method, const std::string& target, const std::string& body = {}) {
+  return method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
+// Announces a body over `limit` and sends none of it: the server answers from
+// the headers, so no unread bytes turn its close into a reset.
+std::string oversized(const std::string& target, std::size_t limit) {
+  return "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(limit + 1) + "\r\n\r\n";
+}
+
+std::string lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items)
+    out += "  " + item + "\n";
+  return out;
+}
+
+// Every answer of the admin listener, provoked, against AdminServer::answers()
+// and against proto/openapi.yaml (tag admin), in both directions.
+TEST(AdminAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
+  using http::testing::AnswerKey;
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto options =
+      AdminServer::options_from_env(Environment(std::map<std::string, std::string, std::less<>>{}), "127.0.0.1:0");
+  AdminServer server(options, registry, Logger::to_stderr("admin-test", spdlog::level::off));
+  std::atomic<bool> ready{true};
+  server.add_readiness_check("kafka", [&] { return ready.load(); });
+  server.start();
+  const auto port = server.port();
+
+  http::testing::Answers observed;
+  const auto provoke = [&](const AnswerKey& key, const http::Response& response) {
+    EXPECT_EQ(response.result_int(), static_cast<unsigned>(key.status)) << key.path << ": " << response.body();
+    http::testing::record(observed, key, response);
+  };
+  provoke({"/healthz", "GET", 200}, round_trip(port, request("GET", "/healthz")));
+  EXPECT_EQ(round_trip(port, request("HEAD", "/healthz")).result_int(), 200U);
+  provoke({"/readyz", "GET", 200}, round_trip(port, request("GET", "/readyz")));
+  ready = false;
+  provoke({"/readyz", "GET", 503}, round_trip(port, request("GET", "/readyz")));
+  provoke({"/metrics", "GET", 200}, round_trip(port, request("GET", "/metrics")));
+  provoke({"*", "*", 404}, round_trip(port, request("GET", "/nope")));
+  const auto wrong_method = round_trip(port, request("POST", "/healthz"));
+  EXPECT_EQ(wrong_method[bhttp::field::allow], "GET, HEAD");
+  provoke({"*", "*", 405}, wrong_method);
+  provoke({"*", "*", 400}, round_trip(port, "NOT HTTP\r\n\r\n"));
+  provoke({"*", "*", 413}, round_trip(port, oversized("/healthz", options.body_limit)));
+  {
+    // internal_error is the HTTP server's own answer when a handler throws
+    // (libs/http), the same on every listener; the admin handler does not
+    // throw, so a handler that does stands in for it.
+    boost::asio::io_context io;
+    http::ServerOptions failing_options;
+    failing_options.address = "127.0.0.1";
+    http::Server failing(
+        io.get_executor(), failing_options,
+        [](http::Request) -> boost::asio::awaitable<http::Response> { throw std::runtime_error("boom"); },
+        Logger::to_stderr("admin-test", spdlog::level::off));
+    failing.start();
+    std::thread runner([&io] { io.run(); });
+    const auto answer = round_trip(failing.port(), request("GET", "/healthz"));
+    failing.stop();
+    io.stop();
+    runner.join();
+    provoke({"*", "*", 500}, answer);
+  }
+  server.stop();
+
+  const auto table = http::testing::table_answers(AdminServer::answers());
+  const auto behaviour = http::testing::differences(table, "AdminServer::answers()", observed, "the admin listener");
+  EXPECT_TRUE(behaviour.empty()) << lines(behaviour);
+  const auto documented = http::testing::documented_answers(http::testing::load_openapi(), "admin");
+  const auto document = http::testing::differences(documented, "proto/openapi.yaml", table, "AdminServer::answers()");
+  EXPECT_TRUE(document.empty()) << lines(document);
 }
 
 TEST(ServerOptions, ParsesAddresses) {

@@ -20,7 +20,26 @@ WHERE ($1 = '' OR e.status = $1)
 ORDER BY e.created_at DESC, e.id
 LIMIT $2)sql";
 
+constexpr std::string_view kJson = "application/json";
+
+// clang-format off
+constexpr http::DocumentedAnswer kAnswers[] = {
+    {"/api/escalations", "GET", 200, "", kJson},
+    {"/api/escalations", "GET", 400, "invalid_status", kJson},
+    {"/api/escalations", "GET", 400, "invalid_limit", kJson},
+    {"/api/escalations", "GET", 400, "invalid_target", kJson},
+    {"/api/escalations", "GET", 503, "database_unavailable", kJson, "Retry-After"},
+    {http::kAnyRoute, http::kAnyRoute, 400, "malformed_http", kJson},
+    {http::kAnyRoute, http::kAnyRoute, 404, "not_found", kJson},
+    {http::kAnyRoute, http::kAnyRoute, 405, "method_not_allowed", kJson, "Allow"},
+    {http::kAnyRoute, http::kAnyRoute, 413, "body_too_large", kJson},
+    {http::kAnyRoute, http::kAnyRoute, 500, "internal_error", kJson},
+};
+// clang-format on
+
 } // namespace
+
+std::span<const http::DocumentedAnswer> EscalationApi::answers() { return kAnswers; }
 
 EscalationApi::EscalationApi(pg::ConnectionPool& database, Logger logger)
     : database_(database), logger_(std::move(logger)) {}

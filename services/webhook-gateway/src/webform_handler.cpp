@@ -5,6 +5,7 @@
 #include "fte/events/cloud_event.hpp"
 #include "fte/events/json_writer.hpp"
 #include "publish.hpp"
+#include "webform_page.hpp"
 #include "webform_submission.hpp"
 
 namespace fte::gateway {
@@ -34,6 +35,14 @@ std::string header(const http::Request& request, std::string_view name) {
 } // namespace
 
 boost::asio::awaitable<http::Response> WebformHandler::handle(http::Request request) const {
+  const bool for_person =
+      wants_answer_page(header(request, bhttp::field::content_type), header(request, bhttp::field::accept));
+  auto response = co_await answer(std::move(request));
+  if (for_person) response = answer_page(response);
+  co_return response;
+}
+
+boost::asio::awaitable<http::Response> WebformHandler::answer(http::Request request) const {
   const auto version = request.version();
   const auto received = std::chrono::system_clock::now();
   const std::string idempotency_key = header(request, "Idempotency-Key");

@@ -17,6 +17,10 @@ namespace fte::gateway {
 /// and answers 202 only once the broker has acknowledged it. A delivery that
 /// failed or whose outcome is unknown answers 503 with Retry-After, so the
 /// sender retries; with the same Idempotency-Key the retry is the same event.
+///
+/// A browser's own form post (form-encoded, Accept preferring text/html: the
+/// support page without script) gets the same answer as a small HTML page
+/// for the person who sent it, with the same status (webform_page.hpp).
 class WebformHandler {
 public:
   struct Options {
@@ -32,6 +36,9 @@ public:
   static constexpr std::string_view kSource = "/fte/webhook-gateway";
 
 private:
+  /// The answer in JSON, whoever asked.
+  [[nodiscard]] boost::asio::awaitable<http::Response> answer(http::Request request) const;
+
   Options options_;
   kafka::Producer& producer_;
   GatewayMetrics& metrics_;

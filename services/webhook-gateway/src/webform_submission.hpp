@@ -5,9 +5,14 @@
 #include <string_view>
 #include <variant>
 
+#include <boost/beast/http/status.hpp>
 #include <nlohmann/json.hpp>
 
-#include "fte/http/server.hpp"
+namespace fte::http {
+// The status enum alone (as in fte/http/server.hpp): the parser needs no
+// HTTP server, so its fuzz target builds without one.
+using Status = boost::beast::http::status;
+} // namespace fte::http
 
 namespace fte::gateway {
 

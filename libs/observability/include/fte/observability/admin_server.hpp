@@ -3,6 +3,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <utility>
@@ -12,6 +13,7 @@
 
 #include "fte/common/config.hpp"
 #include "fte/common/logging.hpp"
+#include "fte/http/documented_answer.hpp"
 #include "fte/http/server.hpp"
 
 namespace prometheus {
@@ -45,6 +47,11 @@ public:
   /// FTE_ADMIN_ADDR, defaulting to `default_address` (e.g. "0.0.0.0:9100").
   /// @throws ConfigError
   static http::ServerOptions options_from_env(const Environment& env, std::string_view default_address);
+
+  /// Every answer the admin listener gives (proto/openapi.yaml, tag `admin`
+  /// and `x-fte-listener-answers.admin`); its unit test provokes each and
+  /// compares the list with the document. HEAD answers like GET.
+  [[nodiscard]] static std::span<const http::DocumentedAnswer> answers();
 
 private:
   http::Response handle(const http::Request& request);

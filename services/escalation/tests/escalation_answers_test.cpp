@@ -1,0 +1,128 @@
+// Every answer of the escalation API's listener, provoked from the real
+// handler and HTTP server, against EscalationApi::answers() and against
+// proto/openapi.yaml (tag escalations), in both directions.
+#include "escalation_api.hpp"
+
+#include <thread>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <gtest/gtest.h>
+
+#include "fte/http/testing/openapi_answers.hpp"
+
+namespace fte::escalation {
+namespace {
+
+namespace bhttp = boost::beast::http;
+using http::testing::AnswerKey;
+
+Logger quiet() { return Logger::to_stderr("escalation-answers-test", spdlog::level::off); }
+
+http::Response round_trip(std::uint16_t port, const std::string& raw) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  boost::asio::write(socket, boost::asio::buffer(raw));
+  boost::beast::flat_buffer buffer;
+  bhttp::response_parser<bhttp::string_body> parser;
+  boost::system::error_code ec;
+  bhttp::read(socket, buffer, parser, ec);
+  return parser.release();
+}
+
+std::string request(const std::string& method, const std::string& target, const std::string& body = {}) {
+  return method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+}
+
+// Announces a body over `limit` and sends none of it: the server answers from
+// the headers, so no unread bytes turn its close into a reset.
+std::string oversized(const std::string& target, std::size_t limit) {
+  return "GET " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(limit + 1) + "\r\n\r\n";
+}
+
+std::string lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items)
+    out += "  " + item + "\n";
+  return out;
+}
+
+// The listener as main.cpp wires it, around `handler`.
+class Listener {
+public:
+  explicit Listener(http::Handler handler)
+      : server_(io_.get_executor(), options(), std::move(handler), quiet()), work_(boost::asio::make_work_guard(io_)) {
+    server_.start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~Listener() {
+    server_.stop();
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+  [[nodiscard]] std::uint16_t port() const { return server_.port(); }
+  static http::ServerOptions options() { return http::ServerOptions::from_address("127.0.0.1:0", "FTE_HTTP_ADDR"); }
+
+private:
+  boost::asio::io_context io_;
+  http::Server server_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::thread thread_;
+};
+
+TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
+  // Nothing listens on port 1: every query fails the way an outage does.
+  pg::ConnectionPool database("postgresql://fte@127.0.0.1:1/fte?connect_timeout=2", 1);
+  const EscalationApi api(database, quiet());
+  Listener listener(
+      [&api](http::Request request) -> boost::asio::awaitable<http::Response> { co_return api.handle(request); });
+  const auto port = listener.port();
+
+  http::testing::Answers observed;
+  const auto provoke = [&](const AnswerKey& key, const http::Response& response, const std::string& code) {
+    EXPECT_EQ(response.result_int(), static_cast<unsigned>(key.status)) << key.path << ": " << response.body();
+    EXPECT_NE(response.body().find("\"" + code + "\""), std::string::npos) << response.body();
+    http::testing::record(observed, key, response);
+  };
+  const std::string path = "/api/escalations";
+  provoke({path, "GET", 400}, round_trip(port, request("GET", path + "?status=bogus")), "invalid_status");
+  provoke({path, "GET", 400}, round_trip(port, request("GET", path + "?limit=0")), "invalid_limit");
+  provoke({path, "GET", 400}, round_trip(port, request("GET", path + "?status=%zz")), "invalid_target");
+  provoke({path, "GET", 503}, round_trip(port, request("GET", path + "?status=open")), "database_unavailable");
+  provoke({"*", "*", 404}, round_trip(port, request("GET", "/nope")), "not_found");
+  const auto wrong_method = round_trip(port, request("POST", path));
+  EXPECT_EQ(wrong_method[bhttp::field::allow], "GET");
+  provoke({"*", "*", 405}, wrong_method, "method_not_allowed");
+  provoke({"*", "*", 400}, round_trip(port, "NOT HTTP\r\n\r\n"), "malformed_http");
+  provoke({"*", "*", 413}, round_trip(port, oversized(path, Listener::options().body_limit)), "body_too_large");
+  {
+    // internal_error is the HTTP server's own answer when a handler throws
+    // (libs/http); this handler catches its database errors itself.
+    Listener failing([](http::Request) -> boost::asio::awaitable<http::Response> { throw std::runtime_error("boom"); });
+    provoke({"*", "*", 500}, round_trip(failing.port(), request("GET", path)), "internal_error");
+  }
+
+  auto table = http::testing::table_answers(EscalationApi::answers());
+  // A 200 needs PostgreSQL: tests/e2e (WebformFlow.RefundRequestGetsAnEscalationRow)
+  // lists escalations through this API against the real database.
+  auto without_success = table;
+  without_success.erase({path, "GET", 200});
+  const auto behaviour =
+      http::testing::differences(without_success, "EscalationApi::answers()", observed, "the escalation API");
+  EXPECT_TRUE(behaviour.empty()) << lines(behaviour);
+  const auto documented = http::testing::documented_answers(http::testing::load_openapi(), "escalations");
+  const auto document = http::testing::differences(documented, "proto/openapi.yaml", table, "EscalationApi::answers()");
+  EXPECT_TRUE(document.empty()) << lines(document);
+}
+
+} // namespace
+} // namespace fte::escalation
