@@ -204,17 +204,20 @@ std::size_t without_trailing_quote(const std::vector<std::string_view>& lines, s
   return cut;
 }
 
+constexpr std::size_t kMaxBareSignatureLines = 20;
+
 // Where the signature starts: the RFC 3676 "-- " separator, or a bare "--"
 // close to the end (as clients that strip trailing spaces leave it).
 std::size_t signature_start(const std::vector<std::string_view>& lines, std::size_t end) {
   for (std::size_t i = 0; i < end; ++i) {
     if (lines[i] == "-- ") return i;
     if (trim_right(lines[i]) == "--") {
+      // Stops counting past the limit: a text of many "--" lines stays linear.
       std::size_t following = 0;
-      for (std::size_t j = i + 1; j < end; ++j) {
+      for (std::size_t j = i + 1; j < end && following <= kMaxBareSignatureLines; ++j) {
         if (!is_blank(lines[j])) ++following;
       }
-      if (following <= 20) return i;
+      if (following <= kMaxBareSignatureLines) return i;
     }
   }
   return end;

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -79,6 +80,19 @@ TEST(TrimReply, NothingLeftMeansTheWholeText) {
   EXPECT_EQ(trim_reply("-- \nonly a signature"), "--\nonly a signature"); // trailing spaces go
   EXPECT_EQ(trim_reply(""), "");
   EXPECT_EQ(trim_reply("\n\n  \n"), "");
+}
+
+TEST(TrimReply, StaysLinearOnPathologicalText) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string dashes;
+  for (int i = 0; i < 200'000; ++i)
+    dashes += "--\n";
+  EXPECT_FALSE(trim_reply(dashes).empty());
+  std::string headers;
+  for (int i = 0; i < 50'000; ++i)
+    headers += "From: x\n\n\n\nOn 1 wrote\n\n";
+  EXPECT_FALSE(trim_reply(headers).empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
 TEST(Unflow, JoinsSoftBreaksOfTheSameDepth) {
