@@ -80,6 +80,9 @@ std::variant<outbound_http::Response, outbound_http::Failure> GmailApi::perform(
   request.timeout = options_.timeout;
   request.connect_timeout = options_.connect_timeout;
   request.body = call.body;
+  // A send must never ride a kept-alive connection: libcurl re-sends a
+  // request whose reused connection dies unanswered (a second email).
+  request.fresh_connection = call.method != "GET";
   for (int attempt = 1;; ++attempt) {
     const auto token = tokens_->access_token(mailbox);
     request.headers = {{"Authorization", "Bearer " + token}, {"Accept", "application/json"}};

@@ -1,5 +1,7 @@
 #include "reply_dispatch_service.hpp"
 
+#include "fte/gmail/email_reply_sender.hpp"
+#include "fte/gmail/token_source.hpp"
 #include "fte/kafka/topics.hpp"
 #include "fte/runtime/consumer_service.hpp"
 #include "fte/twilio/whatsapp_reply_sender.hpp"
@@ -17,10 +19,27 @@ void register_configured_senders(SenderRegistry& registry, const Environment& en
     registry.add("whatsapp", "twilio",
                  [options = *twilio] { return std::make_unique<twilio::WhatsAppReplySender>(options); });
   }
-  // Email and form replies: fte::gmail::EmailReplySender (libs/gmail) is
-  // registered here for "email" and "webform", provider "gmail", when the
-  // Gmail variables are set — with a reconcile delay of its own, since
-  // Gmail's Sent search can miss a message for minutes after accepting it.
+  if (auto tokens = gmail::token_source_from_env(env)) {
+    const auto reply_options = gmail::EmailReplyOptions::from_env(env);
+    const auto api = gmail::GmailApiOptions::from_env(env);
+    // Gmail's Sent search can miss a message for minutes after accepting
+    // it; "not found" sooner would send it again.
+    const auto delay = env.get_millis("FTE_REPLY_EMAIL_RECONCILE_DELAY_MS", std::chrono::minutes(5),
+                                      std::chrono::milliseconds(0), std::chrono::hours(24));
+    // One sender per worker (its own HTTP client), one token cache for all.
+    const auto factory = [reply_options, api, tokens] {
+      return std::make_unique<gmail::EmailReplySender>(reply_options, api, tokens);
+    };
+    registry.add("email", "gmail", factory, delay);
+    if (reply_options.default_from.empty()) {
+      logger.warn("FTE_REPLY_FROM_EMAIL is unset: replies to form submissions have no mailbox to go out from");
+    } else {
+      registry.add("webform", "gmail", factory, delay);
+    }
+    logger.info("email replies go out through Gmail", {{"api_base_url", api.base_url},
+                                                       {"form_replies_from", reply_options.default_from},
+                                                       {"reconcile_delay_ms", delay.count()}});
+  }
   for (const auto channel : kReplyChannels) {
     if (!registry.serves(channel)) {
       logger.warn("no reply sender configured for this channel; its replies stay pending", {{"channel", channel}});

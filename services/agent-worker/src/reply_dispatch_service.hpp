@@ -12,10 +12,12 @@ namespace fte::agent {
 
 /// Registers the reply senders this process is configured for: WhatsApp
 /// through Twilio's Messages API when FTE_TWILIO_ACCOUNT_SID and
-/// FTE_TWILIO_AUTH_TOKEN are set. Email and form replies go through Gmail
-/// (fte::gmail::EmailReplySender, registered here for "email" and
-/// "webform" once that library is wired in). Logs which channels have no
-/// sender. @throws ConfigError
+/// FTE_TWILIO_AUTH_TOKEN are set; email through Gmail
+/// (fte::gmail::EmailReplySender) when Gmail API access is configured
+/// (FTE_GMAIL_CLIENT_ID/SECRET/REFRESH_TOKEN or
+/// FTE_GOOGLE_SERVICE_ACCOUNT_FILE), and form replies too when
+/// FTE_REPLY_FROM_EMAIL names the mailbox they go out from. Logs which
+/// channels have no sender. @throws ConfigError
 void register_configured_senders(SenderRegistry& registry, const Environment& env, const Logger& logger);
 
 /// The reply dispatcher with what it owns: the senders, a producer of its
