@@ -118,6 +118,10 @@ class Providers:
             "FTE_GMAIL_PUBSUB_TOPIC": DEFAULT_PUBSUB_TOPIC,
             "FTE_REPLY_FROM_EMAIL": self.gmail.initial_mailboxes[0],
             "FTE_MESSAGE_ID_DOMAIN": DEFAULT_MESSAGE_ID_DOMAIN,
+            # The simulated Sent folder finds a message the moment it is
+            # stored; real Gmail's search can take minutes (ADR 0010), which
+            # is why the agent-worker's default is 5 min.
+            "FTE_REPLY_EMAIL_RECONCILE_DELAY_MS": "2000",
         }
         if service_account_file:
             env["FTE_GOOGLE_SERVICE_ACCOUNT_FILE"] = service_account_file

@@ -143,6 +143,8 @@ std::variant<Response, Failure> Client::perform(const Request& request) {
   if (!state_->options.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, state_->options.ca_file.c_str());
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L); // provider APIs do not redirect; never resend a POST
+  // Set every time: the handle keeps options between requests.
+  curl_easy_setopt(easy, CURLOPT_FRESH_CONNECT, request.fresh_connection ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, state_->options.user_agent.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers.get());
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);

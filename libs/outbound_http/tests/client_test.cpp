@@ -3,6 +3,11 @@
 #include <atomic>
 #include <thread>
 
+#include <boost/asio/read.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -115,6 +120,98 @@ TEST(OutboundHttpClient, SlowAnswerIsATimeoutAfterSending) {
   const auto& failure = std::get<Failure>(result);
   EXPECT_EQ(failure.kind, FailureKind::timeout) << failure.message;
   EXPECT_TRUE(failure.request_sent);
+}
+
+// A server that answers its `drop`-th request by closing the connection
+// without a word (a provider that accepted a message and lost the line),
+// and every other with 201 on a kept-alive connection. Serves exactly
+// `connections` connections, each on its own thread.
+class DroppingServer {
+public:
+  DroppingServer(int drop, int connections)
+      : acceptor_(io_, {boost::asio::ip::make_address("127.0.0.1"), 0}), drop_(drop) {
+    accepting_ = std::thread([this, connections] {
+      for (int i = 0; i < connections; ++i) {
+        auto socket = std::make_shared<boost::asio::ip::tcp::socket>(io_);
+        acceptor_.accept(*socket);
+        serving_.emplace_back([this, socket] { serve(*socket); });
+      }
+    });
+  }
+  ~DroppingServer() {
+    accepting_.join();
+    for (auto& t : serving_)
+      t.join();
+  }
+  DroppingServer(const DroppingServer&) = delete;
+  DroppingServer& operator=(const DroppingServer&) = delete;
+
+  [[nodiscard]] std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/Messages.json";
+  }
+  [[nodiscard]] int requests() const { return requests_; }
+
+private:
+  void serve(boost::asio::ip::tcp::socket& socket) {
+    boost::asio::streambuf buffer;
+    boost::system::error_code ec;
+    for (;;) {
+      const auto head = boost::asio::read_until(socket, buffer, "\r\n\r\n", ec);
+      if (ec) return;
+      std::string text(boost::asio::buffers_begin(buffer.data()), boost::asio::buffers_begin(buffer.data()) + head);
+      buffer.consume(head);
+      std::size_t length = 0;
+      if (const auto at = text.find("Content-Length: "); at != std::string::npos) {
+        length = std::stoul(text.substr(at + 16));
+      }
+      if (buffer.size() < length)
+        boost::asio::read(socket, buffer, boost::asio::transfer_exactly(length - buffer.size()), ec);
+      buffer.consume(length);
+      if (++requests_ == drop_) {
+        socket.close(ec);
+        return;
+      }
+      const std::string answer =
+          "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+      boost::asio::write(socket, boost::asio::buffer(answer), ec);
+      if (ec) return;
+    }
+  }
+
+  boost::asio::io_context io_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  int drop_;
+  std::atomic<int> requests_{0};
+  std::thread accepting_;
+  std::vector<std::thread> serving_; // touched by accepting_ only until it is joined
+};
+
+TEST(OutboundHttpClient, LibcurlResendsAPostWhoseReusedConnectionDiesUnanswered) {
+  // Why fresh_connection exists: the second request goes out on the kept-alive
+  // connection, the server takes it and hangs up, and libcurl sends it again.
+  DroppingServer server(/*drop=*/2, /*connections=*/2);
+  {
+    Client client;
+    ASSERT_TRUE(std::holds_alternative<Response>(client.perform(post(server.url(), "first"))));
+    const auto result = client.perform(post(server.url(), "second"));
+    ASSERT_TRUE(std::holds_alternative<Response>(result)) << "the silent retry answered";
+  }
+  EXPECT_EQ(server.requests(), 3) << "the second POST reached the server twice";
+}
+
+TEST(OutboundHttpClient, AFreshConnectionIsNeverResentAndItsLossIsAmbiguous) {
+  DroppingServer server(/*drop=*/2, /*connections=*/2);
+  {
+    Client client;
+    ASSERT_TRUE(std::holds_alternative<Response>(client.perform(post(server.url(), "first"))));
+    auto request = post(server.url(), "second");
+    request.fresh_connection = true;
+    const auto result = client.perform(request);
+    ASSERT_TRUE(std::holds_alternative<Failure>(result));
+    EXPECT_EQ(std::get<Failure>(result).kind, FailureKind::transport) << std::get<Failure>(result).message;
+    EXPECT_TRUE(std::get<Failure>(result).request_sent);
+  }
+  EXPECT_EQ(server.requests(), 2) << "sent once";
 }
 
 TEST(OutboundHttpClient, Encodings) {

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
@@ -11,17 +12,21 @@
 namespace fte::agent {
 namespace {
 
+// An email continues the conversation of its Gmail thread (a reply to our
+// reply is in the same thread); other channels, and mail without a thread
+// id, the customer's latest open conversation on the channel.
 constexpr const char* kFindConversations = "agent_find_conversations";
 constexpr const char* kFindConversationsSql =
-    "SELECT DISTINCT ON (c.customer_id, c.channel) c.customer_id::text, c.channel, c.id::text "
-    "FROM unnest($1::uuid[], $2::text[]) AS k(customer_id, channel) "
+    "SELECT DISTINCT ON (k.customer_id, k.channel, k.thread) k.customer_id::text, k.channel, k.thread, c.id::text "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(customer_id, channel, thread) "
     "JOIN conversations c ON c.customer_id = k.customer_id AND c.channel = k.channel AND c.status = 'open' "
-    "ORDER BY c.customer_id, c.channel, c.last_message_at DESC";
+    "AND (k.thread = '' OR c.external_thread = k.thread) "
+    "ORDER BY k.customer_id, k.channel, k.thread, c.last_message_at DESC";
 constexpr const char* kOpenConversations = "agent_open_conversations";
 constexpr const char* kOpenConversationsSql =
-    "INSERT INTO conversations (id, customer_id, channel, started_at, last_message_at) "
-    "SELECT id, customer_id, channel, clock_timestamp(), clock_timestamp() "
-    "FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS c(id, customer_id, channel) ORDER BY id";
+    "INSERT INTO conversations (id, customer_id, channel, external_thread, started_at, last_message_at) "
+    "SELECT id, customer_id, channel, NULLIF(thread, ''), clock_timestamp(), clock_timestamp() "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) AS c(id, customer_id, channel, thread) ORDER BY id";
 // Sorted ids: row locks in one order whatever the lane.
 constexpr const char* kTouchConversations = "agent_touch_conversations";
 constexpr const char* kTouchConversationsSql =
@@ -44,17 +49,21 @@ constexpr const char* kUpdateTicketsSql =
     "UPDATE tickets t SET status = u.status, priority = u.priority, updated_at = clock_timestamp() "
     "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, status, priority) WHERE t.id = u.id";
 // Inbound messages and replies interleaved in one statement, so created_at
-// orders a conversation as it happened.
+// orders a conversation as it happened. A reply is due at once
+// (next_attempt_at) for the dispatcher.
 constexpr const char* kStoreMessages = "agent_store_messages";
 constexpr const char* kStoreMessagesSql =
     "INSERT INTO messages (id, conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
-    "status, source_event_id, correlation_id, kb_article_id, kb_score, created_at, updated_at) "
+    "status, source_event_id, correlation_id, kb_article_id, kb_score, channel_metadata, recipient, next_attempt_at, "
+    "created_at, updated_at) "
     "SELECT id, conversation_id, ticket_id, customer_id, direction, channel, sender, NULLIF(subject, ''), body, "
-    "status, source_event_id, correlation_id, kb_article_id, kb_score, clock_timestamp(), clock_timestamp() "
+    "status, source_event_id, correlation_id, kb_article_id, kb_score, channel_metadata, NULLIF(recipient, ''), "
+    "CASE WHEN direction = 'outbound' THEN clock_timestamp() END, clock_timestamp(), clock_timestamp() "
     "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], "
-    "$9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::real[]) WITH ORDINALITY AS m(id, "
-    "conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, status, source_event_id, "
-    "correlation_id, kb_article_id, kb_score, ord) ORDER BY ord";
+    "$9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::real[], $15::jsonb[], $16::text[]) "
+    "WITH ORDINALITY AS m(id, conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
+    "status, source_event_id, correlation_id, kb_article_id, kb_score, channel_metadata, recipient, ord) "
+    "ORDER BY ord";
 
 // One ticket message, read once.
 struct Inbound {
@@ -67,14 +76,19 @@ struct Inbound {
   std::string priority;
   std::string sender;
   std::chrono::system_clock::time_point received_at;
-  std::string text; ///< subject and body, what the rules and the search read
+  std::string text;        ///< subject and body, what the rules and the search read
+  nlohmann::json metadata; ///< data.channel_metadata, an object
+  std::string thread;      ///< email: the Gmail thread id; otherwise empty
 };
 
 // The columns of the messages insert, a row at a time.
 struct MessageRows {
   pg::ArrayLiteral id, conversation, ticket, customer, direction, channel, sender, subject, body, status, source,
-      correlation, kb_article, kb_score;
+      correlation, kb_article, kb_score, metadata, recipient;
 };
+
+// (customer, channel, thread): what finds a conversation.
+using ConversationKey = std::tuple<std::string, std::string, std::string>;
 
 struct TicketState {
   std::string status;
@@ -83,7 +97,8 @@ struct TicketState {
 
 } // namespace
 
-AgentHandler::AgentHandler(AgentOptions options) : options_(std::move(options)) {}
+AgentHandler::AgentHandler(AgentOptions options)
+    : options_(std::move(options)), deliveries_(options_.topics.escalations, options_.metrics) {}
 
 void AgentHandler::prepare(pqxx::connection& connection) const {
   connection.prepare(kFindConversations, kFindConversationsSql);
@@ -94,10 +109,24 @@ void AgentHandler::prepare(pqxx::connection& connection) const {
   connection.prepare(kUpdateTickets, kUpdateTicketsSql);
   connection.prepare(kStoreMessages, kStoreMessagesSql);
   KnowledgeBase::prepare(connection);
+  DeliveryUpdates::prepare(connection);
 }
 
 void AgentHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh,
                          runtime::Outputs& outputs) const {
+  // The two kinds touch different rows (a status names a reply sent after
+  // an earlier batch committed), so each kind is applied set-wise on its own;
+  // the outputs are published per source event in batch order regardless.
+  std::vector<const kafka::Delivery*> messages, statuses;
+  for (const auto* d : fresh) {
+    (d->event.type == kDeliveryUpdatedType ? statuses : messages).push_back(d);
+  }
+  if (!messages.empty()) apply_messages(tx, messages, outputs);
+  if (!statuses.empty()) deliveries_.apply(tx, statuses, outputs);
+}
+
+void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh,
+                                  runtime::Outputs& outputs) const {
   std::vector<Inbound> items;
   items.reserve(fresh.size());
   for (const auto* d : fresh) {
@@ -111,41 +140,50 @@ void AgentHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const>
                events::string_field(data, "priority", "normal"),
                data.contains("sender") ? events::string_field(data["sender"], "address") : std::string(),
                parse_rfc3339(events::string_field(data, "received_at")).value_or(d->event.time),
+               {},
+               nlohmann::json::object(),
                {}};
     in.text = in.subject.empty() ? in.body : in.subject + "\n" + in.body;
+    if (const auto it = data.find("channel_metadata"); it != data.end() && it->is_object()) in.metadata = *it;
+    if (in.channel == "email") in.thread = events::string_field(in.metadata, "thread_id");
     items.push_back(std::move(in));
   }
 
-  // 1. Each (customer, channel)'s open conversation, or a new one.
-  using Pair = std::pair<std::string, std::string>;
-  std::map<Pair, std::string> conversation_of;
+  // 1. Each (customer, channel, thread)'s open conversation, or a new one.
+  std::map<ConversationKey, std::string> conversation_of;
   {
-    std::set<Pair> pairs;
+    std::set<ConversationKey> keys;
     for (const auto& in : items)
-      pairs.emplace(in.customer_id, in.channel);
-    pg::ArrayLiteral customers, channels;
-    for (const auto& [customer, channel] : pairs) {
+      keys.emplace(in.customer_id, in.channel, in.thread);
+    pg::ArrayLiteral customers, channels, threads;
+    for (const auto& [customer, channel, thread] : keys) {
       customers.add(customer);
       channels.add(channel);
+      threads.add(thread);
     }
-    for (const auto& row : tx.exec_prepared(kFindConversations, customers.str(), channels.str()))
-      conversation_of[{row[0].as<std::string>(), row[1].as<std::string>()}] = row[2].as<std::string>();
+    for (const auto& row : tx.exec_prepared(kFindConversations, customers.str(), channels.str(), threads.str())) {
+      conversation_of[{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>()}] =
+          row[3].as<std::string>();
+    }
   }
   std::set<std::string> existing_conversations;
   for (const auto& [pair, id] : conversation_of)
     existing_conversations.insert(id);
   {
-    pg::ArrayLiteral ids, customers, channels;
+    pg::ArrayLiteral ids, customers, channels, threads;
     for (const auto& in : items) {
-      const Pair pair{in.customer_id, in.channel};
-      if (conversation_of.contains(pair)) continue;
+      const ConversationKey key{in.customer_id, in.channel, in.thread};
+      if (conversation_of.contains(key)) continue;
       const auto id = name_based_uuid(kFteNamespace, "conversation:" + in.delivery->event.id);
-      conversation_of.emplace(pair, id);
+      conversation_of.emplace(key, id);
       ids.add(id);
       customers.add(in.customer_id);
       channels.add(in.channel);
+      threads.add(in.thread);
     }
-    if (ids.size() > 0) tx.exec_prepared(kOpenConversations, ids.str(), customers.str(), channels.str());
+    if (ids.size() > 0) {
+      tx.exec_prepared(kOpenConversations, ids.str(), customers.str(), channels.str(), threads.str());
+    }
     if (!existing_conversations.empty()) {
       pg::ArrayLiteral touched;
       for (const auto& id : existing_conversations)
@@ -182,13 +220,14 @@ void AgentHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const>
   pg::ArrayLiteral t_id, t_conversation, t_customer, t_subject, t_category, t_priority, t_status;
   std::vector<std::string> new_ticket_order;
   MessageRows m;
+  std::size_t replies = 0;
   const auto now = std::chrono::system_clock::now();
   const auto requested_at = format_rfc3339(now);
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& in = items[i];
     const auto& event = in.delivery->event;
     const auto& article = articles[i];
-    const auto& conversation_id = conversation_of.at({in.customer_id, in.channel});
+    const auto& conversation_id = conversation_of.at({in.customer_id, in.channel, in.thread});
 
     std::optional<EscalationDecision> escalation = policy_.evaluate(in.text, in.priority);
     if (!escalation && (!article || article->score < options_.min_score)) {
@@ -233,6 +272,8 @@ void AgentHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const>
     m.correlation.add(event.correlationid);
     m.kb_article.add_null();
     m.kb_score.add_null();
+    m.metadata.add(in.metadata.dump());
+    m.recipient.add_null();
     if (!escalation) {
       m.id.add(name_based_uuid(kFteNamespace, "message:reply:" + event.id));
       m.conversation.add(conversation_id);
@@ -248,6 +289,12 @@ void AgentHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const>
       m.correlation.add(event.correlationid);
       m.kb_article.add(static_cast<std::int64_t>(article->id));
       m.kb_score.add(article->score);
+      // What the dispatcher needs to answer on the same channel: the
+      // inbound's metadata (our number, the Gmail thread, the Message-ID)
+      // and the customer's address there.
+      m.metadata.add(nlohmann::json{{"inbound", in.metadata}}.dump());
+      m.recipient.add(in.sender);
+      ++replies;
     }
 
     // Built to proto/'s schemas and checked against them in the unit tests;
@@ -301,7 +348,10 @@ void AgentHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const>
   }
   tx.exec_prepared(kStoreMessages, m.id.str(), m.conversation.str(), m.ticket.str(), m.customer.str(),
                    m.direction.str(), m.channel.str(), m.sender.str(), m.subject.str(), m.body.str(), m.status.str(),
-                   m.source.str(), m.correlation.str(), m.kb_article.str(), m.kb_score.str());
+                   m.source.str(), m.correlation.str(), m.kb_article.str(), m.kb_score.str(), m.metadata.str(),
+                   m.recipient.str());
+  // Delivered to the dispatcher's LISTEN only if this transaction commits.
+  if (replies > 0) tx.exec("NOTIFY " + std::string(kRepliesChannel));
   pg::ArrayLiteral u_id, u_status, u_priority;
   for (const auto& [id, state] : final_state) {
     if (new_tickets.contains(id)) continue;

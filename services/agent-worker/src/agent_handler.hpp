@@ -1,8 +1,11 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "agent_events.hpp"
+#include "delivery_updates.hpp"
 #include "escalation_policy.hpp"
 #include "fte/kafka/topics.hpp"
 #include "fte/runtime/exactly_once.hpp"
@@ -14,13 +17,25 @@ struct AgentOptions {
   /// Knowledge-base answers below this score are not sent; the message is
   /// escalated as low_confidence instead (FTE_KB_MIN_SCORE).
   double min_score = 0.5;
+  /// Where the delivery-status counters go; none when null.
+  std::shared_ptr<prometheus::Registry> metrics;
 };
 
-/// Processes a batch of ticket messages in one transaction, exactly once per
-/// event: opens or continues each customer's conversation and ticket, stores
-/// the inbound message, stores a knowledge-base reply (status `pending`:
-/// outbound delivery comes later) or escalates, and adds the escalation
-/// request and a metric event to the outputs (published after COMMIT).
+/// Processes a batch of ticket messages and delivery statuses in one
+/// transaction, exactly once per event.
+///
+/// A ticket message opens or continues the customer's conversation (email:
+/// the one of its Gmail thread, so a reply to our reply lands in it; other
+/// channels: the customer's open one on that channel) and ticket, stores
+/// the inbound message with its channel_metadata, and stores a
+/// knowledge-base reply or escalates; the escalation request and a metric
+/// event go to the outputs (published after COMMIT). The reply row (status
+/// `pending`, the inbound's channel_metadata and the customer's address on
+/// the channel) is the reply outbox: the dispatcher sends it after COMMIT,
+/// woken by a NOTIFY that PostgreSQL delivers only if this commits (ADR 0010).
+///
+/// A delivery status (fte.message.delivery.updated.v1) moves its reply's
+/// status forward, never back (DeliveryUpdates). A batch may mix both kinds.
 ///
 /// A batch gives the same result as its messages one at a time in offset
 /// order: the decisions are made here in that order (a chat message after
@@ -34,14 +49,18 @@ public:
   void prepare(pqxx::connection& connection) const override;
   void apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh, runtime::Outputs& outputs) const override;
 
-  static constexpr std::string_view kTicketMessageType = "fte.ticket.message.received.v1";
-  static constexpr std::string_view kEscalationType = "fte.escalation.requested.v1";
-  static constexpr std::string_view kMetricType = "fte.agent.message.processed.v1";
-  static constexpr std::string_view kSource = "/fte/agent-worker";
+  static constexpr std::string_view kTicketMessageType = agent::kTicketMessageType;
+  static constexpr std::string_view kDeliveryUpdatedType = agent::kDeliveryUpdatedType;
+  static constexpr std::string_view kEscalationType = agent::kEscalationType;
+  static constexpr std::string_view kMetricType = agent::kMetricType;
+  static constexpr std::string_view kSource = agent::kAgentSource;
 
 private:
+  void apply_messages(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh, runtime::Outputs& outputs) const;
+
   AgentOptions options_;
   EscalationPolicy policy_;
+  DeliveryUpdates deliveries_;
 };
 
 } // namespace fte::agent

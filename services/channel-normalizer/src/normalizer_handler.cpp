@@ -1,14 +1,20 @@
 #include "normalizer_handler.hpp"
 
+#include <map>
+
 #include "customer_directory.hpp"
 #include "webform_normalizer.hpp"
 #include "whatsapp_normalizer.hpp"
 
 namespace fte::normalizer {
 
-NormalizerHandler::NormalizerHandler(kafka::TopicNames topics) : topics_(std::move(topics)) {}
+NormalizerHandler::NormalizerHandler(kafka::TopicNames topics, std::shared_ptr<const EmailFetcher> email)
+    : topics_(std::move(topics)), email_(std::move(email)) {}
 
-void NormalizerHandler::prepare(pqxx::connection& connection) const { CustomerDirectory::prepare(connection); }
+void NormalizerHandler::prepare(pqxx::connection& connection) const {
+  CustomerDirectory::prepare(connection);
+  PgMailboxStore::prepare(connection);
+}
 
 void NormalizerHandler::normalize(const kafka::Delivery& delivery, std::vector<NormalizedItem>& items) {
   const auto& event = delivery.event;
@@ -19,11 +25,6 @@ void NormalizerHandler::normalize(const kafka::Delivery& delivery, std::vector<N
   } else if (event.type == kWhatsappStatusType) {
     items.emplace_back(delivery_update_from_whatsapp(event));
   } else {
-    // The email channel joins beside these: its fetcher turns a
-    // notification into the InboundMessages of the mails it fetched (zero or
-    // more, each with its own `id`), appended in the order Gmail lists them.
-    // It needs the transaction (the mailbox's history cursor) and its Gmail
-    // client, so it becomes a const member taking `tx`, called from apply().
     throw kafka::PoisonError("channel-normalizer has no channel for events of type " + event.type);
   }
 }
@@ -32,8 +33,15 @@ void NormalizerHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* c
                               runtime::Outputs& outputs) const {
   std::vector<NormalizedItem> items;
   items.reserve(fresh.size());
-  for (const auto* d : fresh)
-    normalize(*d, items);
+  std::vector<const kafka::Delivery*> notifications;
+  for (const auto* d : fresh) {
+    if (d->event.type == kEmailNotificationType) {
+      notifications.push_back(d);
+    } else {
+      normalize(*d, items);
+    }
+  }
+  if (!notifications.empty()) fetch_email(tx, notifications, items);
 
   std::vector<const InboundMessage*> messages;
   std::set<identity::Identifier> looked_up; // found, never created
@@ -85,6 +93,26 @@ void NormalizerHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* c
     const auto source_event_id = update.cause->id;
     outputs.add_event(source_event_id, topics_.tickets_incoming, owner->second,
                       delivery_update_event(std::move(update), owner->second));
+  }
+}
+
+void NormalizerHandler::fetch_email(pqxx::work& tx, const std::vector<const kafka::Delivery*>& notifications,
+                                    std::vector<NormalizedItem>& items) const {
+  if (!email_) {
+    throw kafka::PoisonError("an email notification arrived but Gmail API access is not configured "
+                             "(FTE_GMAIL_CLIENT_ID/SECRET/REFRESH_TOKEN or FTE_GOOGLE_SERVICE_ACCOUNT_FILE)");
+  }
+  // One fetch per mailbox however many of its pushes the batch holds, in
+  // mailbox order: cursor rows are locked in one order by every lane.
+  std::map<std::string, std::vector<EmailNotification>> by_mailbox;
+  for (const auto* d : notifications) {
+    auto notification = EmailFetcher::notification_of(*d);
+    by_mailbox[notification.mailbox].push_back(std::move(notification));
+  }
+  PgMailboxStore store(tx);
+  for (const auto& [mailbox, list] : by_mailbox) {
+    for (auto& message : email_->fetch(store, mailbox, list))
+      items.emplace_back(std::move(message));
   }
 }
 

@@ -36,5 +36,7 @@ void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run);
 void add_trace_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte customers link|unlink|show`.
 void add_customers_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte gmail watch|stop|status`.
+void add_gmail_command(CLI::App& app, std::function<int(const Context&)>& run);
 
 } // namespace fte::cli

@@ -21,6 +21,15 @@ struct Request {
   /// The whole exchange, connection included.
   std::chrono::milliseconds timeout{10'000};
   std::chrono::milliseconds connect_timeout{5'000};
+  /// Open a new connection for this request instead of reusing a kept-alive
+  /// one. Set it for a request that must never be repeated (a provider's
+  /// send API without an idempotency key): when a *reused* connection dies
+  /// before any byte of the answer, libcurl silently sends the request
+  /// again on a fresh connection (Curl_retry_request; POSTs included), so
+  /// a provider that accepted the first copy and then lost the connection
+  /// gets the message twice. A fresh connection is never retried that way:
+  /// the loss comes back as a Failure with request_sent.
+  bool fresh_connection = false;
 };
 
 struct Response {

@@ -12,33 +12,13 @@
 #include "fte/kafka/consumer_runner.hpp"
 #include "fte/kafka/producer.hpp"
 #include "fte/pg/pool.hpp"
+#include "fte/runtime/outbox.hpp"
 
 namespace prometheus {
 class Registry;
 }
 
 namespace fte::runtime {
-
-/// The records a batch produces, each tied to the event that caused it, in
-/// the order they are to be published.
-class Outputs {
-public:
-  struct Item {
-    std::string source_event_id;
-    int seq = 0; ///< order among the outputs of one source event
-    kafka::ProducerRecord record;
-  };
-
-  /// Adds an event as a record of `topic` keyed by `key`; the envelope is
-  /// serialised here, once.
-  void add_event(const std::string& source_event_id, std::string topic, std::string key,
-                 const events::CloudEvent& event);
-  [[nodiscard]] const std::vector<Item>& items() const noexcept { return items_; }
-  [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
-
-private:
-  std::vector<Item> items_;
-};
 
 /// A consuming service's own logic: what one batch of first-seen events
 /// changes in the database and which events it produces. Everything else —
@@ -101,7 +81,6 @@ public:
 
 private:
   struct Metrics;
-  class OutboxCleaner;
   void handle(std::span<const kafka::Delivery> batch) const;
 
   std::string group_;
@@ -110,7 +89,7 @@ private:
   const DomainHandler& domain_;
   Logger logger_;
   std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<OutboxCleaner> cleaner_;
+  std::unique_ptr<Outbox> outbox_;
 };
 
 } // namespace fte::runtime

@@ -9,9 +9,10 @@
 namespace fte::runtime {
 
 /// Runs `work` on its own thread every `interval` (the first run one
-/// interval after construction) until destroyed. Destruction wakes the
-/// thread; `work` then runs once more with `stopping` true (a last chance to
-/// flush), and the thread is joined. `work` must not throw.
+/// interval after construction) until destroyed, and sooner when woken.
+/// Destruction wakes the thread; `work` then runs once more with `stopping`
+/// true (a last chance to flush), and the thread is joined. `work` must not
+/// throw.
 class PeriodicTask {
 public:
   using Work = std::function<void(bool stopping)>;
@@ -30,11 +31,24 @@ public:
   PeriodicTask(const PeriodicTask&) = delete;
   PeriodicTask& operator=(const PeriodicTask&) = delete;
 
+  /// Runs `work` as soon as the thread is free instead of at the end of the
+  /// interval (a notification said there is work); wakes during a run are
+  /// remembered, so none is lost. Then the interval starts again.
+  void wake() {
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+    }
+    wake_.notify_all();
+  }
+
 private:
   void loop() {
     std::unique_lock lock(mutex_);
     for (;;) {
-      const bool stopping = wake_.wait_for(lock, interval_, [this] { return stopping_; });
+      wake_.wait_for(lock, interval_, [this] { return stopping_ || woken_; });
+      const bool stopping = stopping_;
+      woken_ = false;
       lock.unlock();
       work_(stopping);
       lock.lock();
@@ -47,6 +61,7 @@ private:
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool woken_ = false;
   std::thread thread_; // last: started once everything above exists
 };
 

@@ -50,6 +50,9 @@ public:
   void start(const std::string& service, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   /// SIGKILL.
   void kill(const std::string& service);
+  /// Sets a variable for the services started from now on (a restart with
+  /// a feature turned on, for instance).
+  void set_env(const std::string& name, const std::string& value) { env_[name] = value; }
   /// SIGTERM and wait; returns the exit status.
   int stop(const std::string& service, std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
