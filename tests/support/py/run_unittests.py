@@ -4,6 +4,7 @@ A run that executes no test, or skips one, fails: a test that cannot reach
 what it needs must fail with the reason (the project's rule for every tier),
 and unittest would otherwise exit 0 on both.
 """
+import os
 import sys
 import unittest
 
@@ -24,4 +25,7 @@ def main(names):
 
 
 if __name__ == "__main__":
+    # As `python3 -m unittest` does: test modules are found in the working
+    # directory (ctest runs each suite in its own source folder).
+    sys.path.insert(0, os.getcwd())
     sys.exit(main(sys.argv[1:]))
