@@ -73,8 +73,8 @@ inline constexpr http::DocumentedAnswer kGateway[] = {
     {"/webhooks/twilio/status", "POST", 503, "kafka_unavailable", kJson, kRetryAfter},
     {"/webhooks/twilio/status", "POST", 503, "channel_not_configured", kJson},
 
-    // POST /webhooks/gmail (issue 8, the answers PLAN.md fixes for the
-    // Pub/Sub push handler).
+    // POST /webhooks/gmail (gmail_push_handler.cpp). No 500: every failed
+    // publish answers 503 kafka_unavailable, so Pub/Sub keeps the message.
     {"/webhooks/gmail", "POST", 204, "", kNoBody},
     {"/webhooks/gmail", "POST", 200, "invalid_json", kJson},
     {"/webhooks/gmail", "POST", 200, "invalid_push", kJson},
@@ -82,9 +82,8 @@ inline constexpr http::DocumentedAnswer kGateway[] = {
     {"/webhooks/gmail", "POST", 401, "invalid_token", kJson, kWwwAuthenticate},
     {"/webhooks/gmail", "POST", 403, "forbidden_token", kJson},
     {"/webhooks/gmail", "POST", 413, "body_too_large", kJson},
-    {"/webhooks/gmail", "POST", 500, "publish_failed", kJson},
     {"/webhooks/gmail", "POST", 503, "kafka_unavailable", kJson, kRetryAfter},
-    {"/webhooks/gmail", "POST", 503, "jwks_unavailable", kJson},
+    {"/webhooks/gmail", "POST", 503, "jwks_unavailable", kJson, kRetryAfter},
     {"/webhooks/gmail", "POST", 503, "channel_not_configured", kJson},
 
     // Outside any route (router.cpp, libs/http server.cpp).

@@ -5,18 +5,13 @@ namespace {
 
 Logger quiet() { return Logger::to_stderr("gateway-test", spdlog::level::off); }
 
-GmailPushHandler::Options unconfigured_gmail() {
-  GmailPushHandler::Options options;
-  options.topic = "fte.channels.email.inbound";
-  return options;
-}
-
 } // namespace
 
-TestGateway::TestGateway(kafka::ProducerOptions producer_options, TwilioHandler::Options twilio)
+TestGateway::TestGateway(kafka::ProducerOptions producer_options, TwilioHandler::Options twilio,
+                         GmailPushHandler::Options gmail, oidc::JwksCache* gmail_keys)
     : producer_(std::move(producer_options), quiet()), metrics_(registry_),
       webform_({"fte.channels.webform.inbound", 1}, producer_, metrics_, quiet()),
-      gmail_(unconfigured_gmail(), nullptr, producer_, metrics_, registry_, quiet()),
+      gmail_(std::move(gmail), gmail_keys, producer_, metrics_, registry_, quiet()),
       twilio_(std::move(twilio), producer_, metrics_, quiet()), router_(webform_, gmail_, twilio_, metrics_),
       server_(io_.get_executor(), server_options(),
               http::PeerHandler([this](http::Request request, boost::asio::ip::tcp::endpoint peer) {

@@ -2,8 +2,8 @@
 
 // The gateway's public listener as main.cpp wires it (producer, handlers,
 // router, HTTP server on a loopback port of its own), for tests that go
-// through real HTTP. The Gmail route is not configured; the Twilio routes are
-// as the test says.
+// through real HTTP. The Twilio and Gmail routes are configured as the test
+// says; by default the Gmail route is not.
 #include <cstdint>
 #include <string_view>
 #include <thread>
@@ -26,7 +26,9 @@ inline constexpr std::size_t kBodyLimit = 64 * 1024;
 
 class TestGateway {
 public:
-  TestGateway(kafka::ProducerOptions producer_options, TwilioHandler::Options twilio);
+  /// `gmail_keys` may be null only when `gmail` is not configured.
+  TestGateway(kafka::ProducerOptions producer_options, TwilioHandler::Options twilio,
+              GmailPushHandler::Options gmail = {}, oidc::JwksCache* gmail_keys = nullptr);
   ~TestGateway();
   TestGateway(const TestGateway&) = delete;
   TestGateway& operator=(const TestGateway&) = delete;
