@@ -115,7 +115,6 @@ struct BodyWalk {
   GMimeParserOptions* options;
   std::vector<std::string> segments;
   std::vector<Attachment> attachments;
-  bool has_text = false;
 
   void walk(GMimeObject* object, int depth, bool collect_text) {
     if (object == nullptr || depth > kMaxMimeDepth) return;
@@ -199,7 +198,6 @@ struct BodyWalk {
     } else if (param_is(object, "format", "flowed")) {
       text = detail::unflow(text, param_is(object, "delsp", "yes"));
     }
-    has_text = true;
     segments.push_back(std::move(text));
   }
 
