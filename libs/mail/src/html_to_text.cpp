@@ -45,6 +45,8 @@ constexpr std::size_t kMinRetryBytes = 1024;
 // total (the second bounds the time a pathological input can take).
 constexpr std::size_t kMaxLiveBytes = 32 * 1024 * 1024;
 constexpr std::size_t kMaxAllocatedBytes = 64 * 1024 * 1024;
+// "> " markers drawn at most per line (see TextBuilder::flush).
+constexpr int kMaxQuoteMarkers = 8;
 
 // Every block gumbo allocates, linked so that an aborted parse can free them all.
 class ParserBudget {
@@ -202,7 +204,9 @@ private:
       at_line_start_ = true;
     }
     if (at_line_start_) {
-      for (int level = 0; level < quote_depth_; ++level)
+      // Deeper quotes are drawn 8 deep: a prefix per nesting level on every
+      // line would let nested <blockquote>s grow the text quadratically.
+      for (int level = 0; level < quote_depth_ && level < kMaxQuoteMarkers; ++level)
         out_ += "> ";
       at_line_start_ = false;
     } else if (pending_space_) {

@@ -56,6 +56,17 @@ TEST(HtmlToText, BlockquotesBecomeQuotedLines) {
             "answer\n> question\n> line 2\n> > older");
 }
 
+TEST(HtmlToText, DeepQuotesAreDrawnEightDeep) {
+  std::string html;
+  for (int i = 0; i < 1000; ++i)
+    html += "<blockquote>";
+  for (int i = 0; i < 1000; ++i)
+    html += "x<br>";
+  const auto text = html_to_text(html);
+  EXPECT_EQ(text.substr(0, 18), "> > > > > > > > x\n");
+  EXPECT_LT(text.size(), 20U * 1000U);
+}
+
 TEST(HtmlToText, TablesKeepCellsApart) {
   EXPECT_EQ(html_to_text("<table><tr><td>Order</td><td>1234</td></tr><tr><td>Total</td><td>49 €</td></tr></table>"),
             "Order 1234\nTotal 49 €");
