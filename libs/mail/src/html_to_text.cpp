@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <gumbo.h>
@@ -404,7 +405,11 @@ private:
     case GUMBO_TAG_TH: builder_.space(); break;
     case GUMBO_TAG_A: {
       const auto target = shown_link_target(element);
-      if (!target.empty() && !link_text_names_target(builder_.written_since(frame.output_offset), target)) {
+      // Each target is shown once: a reader needs it once, and the parser
+      // re-creates an unclosed <a> in every later paragraph (an 8-byte
+      // "<p>x</p>" would otherwise repeat a 300-byte URL).
+      if (!target.empty() && !link_text_names_target(builder_.written_since(frame.output_offset), target) &&
+          shown_targets_.emplace(target).second) {
         builder_.text(" <");
         builder_.text(target);
         builder_.text(">");
@@ -440,6 +445,7 @@ private:
 
   TextBuilder builder_;
   std::vector<Frame> stack_;
+  std::unordered_set<std::string> shown_targets_;
   int preformatted_depth_ = 0;
 };
 

@@ -48,6 +48,11 @@ TEST(HtmlToText, LinksKeepTheirTextAndShowDistinctTargets) {
   EXPECT_EQ(html_to_text("<a href=\"https://example.com/\">https://example.com</a>"), "https://example.com");
   EXPECT_EQ(html_to_text("<a href=\"mailto:a@example.com\">a@example.com</a>"), "a@example.com");
   EXPECT_EQ(html_to_text("<a href=\"javascript:alert(1)\">click</a>"), "click");
+  EXPECT_EQ(html_to_text("<a href=\"https://example.com/x\">one</a> <a href=\"https://example.com/x\">two</a>"),
+            "one <https://example.com/x> two");
+  // An unclosed link is re-created in each later paragraph; its target is shown once.
+  EXPECT_EQ(html_to_text("<p><a href=\"https://example.com/x\"></p><p>a</p><p>b</p>"),
+            "a <https://example.com/x>\n\nb");
   EXPECT_EQ(html_to_text("<a href=\"https://example.com/\"><img src=\"logo.png\"></a>text"), "text");
 }
 
