@@ -11,12 +11,6 @@ if(FTE_SANITIZE)
   target_compile_options(fte_build_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(fte_build_options INTERFACE -fsanitize=address,undefined)
 endif()
-if(FTE_FUZZ)
-  # Coverage for libFuzzer in every fte target, not only in the fuzz drivers:
-  # without it the fuzzer cannot see into the parsers it is fuzzing.
-  target_compile_options(fte_build_options INTERFACE -fsanitize=fuzzer-no-link,address,undefined)
-  target_link_options(fte_build_options INTERFACE -fsanitize=address,undefined)
-endif()
 if(FTE_TSAN)
   target_compile_options(fte_build_options INTERFACE -fsanitize=thread)
   target_link_options(fte_build_options INTERFACE -fsanitize=thread)

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <gumbo.h>
@@ -45,6 +46,8 @@ constexpr std::size_t kMinRetryBytes = 1024;
 // total (the second bounds the time a pathological input can take).
 constexpr std::size_t kMaxLiveBytes = 32 * 1024 * 1024;
 constexpr std::size_t kMaxAllocatedBytes = 64 * 1024 * 1024;
+// "> " markers drawn at most per line (see TextBuilder::flush).
+constexpr int kMaxQuoteMarkers = 8;
 
 // Every block gumbo allocates, linked so that an aborted parse can free them all.
 class ParserBudget {
@@ -202,7 +205,9 @@ private:
       at_line_start_ = true;
     }
     if (at_line_start_) {
-      for (int level = 0; level < quote_depth_; ++level)
+      // Deeper quotes are drawn 8 deep: a prefix per nesting level on every
+      // line would let nested <blockquote>s grow the text quadratically.
+      for (int level = 0; level < quote_depth_ && level < kMaxQuoteMarkers; ++level)
         out_ += "> ";
       at_line_start_ = false;
     } else if (pending_space_) {
@@ -400,7 +405,11 @@ private:
     case GUMBO_TAG_TH: builder_.space(); break;
     case GUMBO_TAG_A: {
       const auto target = shown_link_target(element);
-      if (!target.empty() && !link_text_names_target(builder_.written_since(frame.output_offset), target)) {
+      // Each target is shown once: a reader needs it once, and the parser
+      // re-creates an unclosed <a> in every later paragraph (an 8-byte
+      // "<p>x</p>" would otherwise repeat a 300-byte URL).
+      if (!target.empty() && !link_text_names_target(builder_.written_since(frame.output_offset), target) &&
+          shown_targets_.emplace(target).second) {
         builder_.text(" <");
         builder_.text(target);
         builder_.text(">");
@@ -436,6 +445,7 @@ private:
 
   TextBuilder builder_;
   std::vector<Frame> stack_;
+  std::unordered_set<std::string> shown_targets_;
   int preformatted_depth_ = 0;
 };
 

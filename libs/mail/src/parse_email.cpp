@@ -3,9 +3,12 @@
 // and which are attachments, and turns the result into clean UTF-8.
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -115,7 +118,6 @@ struct BodyWalk {
   GMimeParserOptions* options;
   std::vector<std::string> segments;
   std::vector<Attachment> attachments;
-  bool has_text = false;
 
   void walk(GMimeObject* object, int depth, bool collect_text) {
     if (object == nullptr || depth > kMaxMimeDepth) return;
@@ -199,7 +201,6 @@ struct BodyWalk {
     } else if (param_is(object, "format", "flowed")) {
       text = detail::unflow(text, param_is(object, "delsp", "yes"));
     }
-    has_text = true;
     segments.push_back(std::move(text));
   }
 
@@ -294,6 +295,15 @@ bool is_auto_submitted(GMimeMessage* message, const Address& from) {
   return local == "mailer-daemon" || local == "postmaster";
 }
 
+// A Date header's instant, when system_clock can hold it: its nanosecond
+// ticks end in 2262, and a sender may write any year up to 9999.
+std::optional<std::chrono::system_clock::time_point> time_point_of(std::int64_t unix_seconds) {
+  using std::chrono::system_clock;
+  constexpr auto kLimit = std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration::max()).count();
+  if (unix_seconds >= kLimit || unix_seconds <= -kLimit) return std::nullopt;
+  return system_clock::time_point(std::chrono::seconds(unix_seconds));
+}
+
 std::string capped(std::string text) {
   const auto prefix = detail::utf8_prefix(text, kMaxBodyBytes);
   text.resize(prefix.size());
@@ -313,9 +323,7 @@ ParsedEmail read_message(GMimeMessage* message, GMimeParserOptions* options) {
   const auto in_reply_to = message_ids(object, "In-Reply-To", options);
   if (!in_reply_to.empty()) email.in_reply_to = in_reply_to.front();
   email.references = message_ids(object, "References", options);
-  if (GDateTime* date = g_mime_message_get_date(message)) {
-    email.date = std::chrono::system_clock::time_point(std::chrono::seconds(g_date_time_to_unix(date)));
-  }
+  if (GDateTime* date = g_mime_message_get_date(message)) email.date = time_point_of(g_date_time_to_unix(date));
 
   BodyWalk walk{options, {}, {}};
   walk.walk(g_mime_message_get_mime_part(message), 0, true);

@@ -48,12 +48,28 @@ TEST(HtmlToText, LinksKeepTheirTextAndShowDistinctTargets) {
   EXPECT_EQ(html_to_text("<a href=\"https://example.com/\">https://example.com</a>"), "https://example.com");
   EXPECT_EQ(html_to_text("<a href=\"mailto:a@example.com\">a@example.com</a>"), "a@example.com");
   EXPECT_EQ(html_to_text("<a href=\"javascript:alert(1)\">click</a>"), "click");
+  EXPECT_EQ(html_to_text("<a href=\"https://example.com/x\">one</a> <a href=\"https://example.com/x\">two</a>"),
+            "one <https://example.com/x> two");
+  // An unclosed link is re-created in each later paragraph; its target is shown once.
+  EXPECT_EQ(html_to_text("<p><a href=\"https://example.com/x\"></p><p>a</p><p>b</p>"),
+            "a <https://example.com/x>\n\nb");
   EXPECT_EQ(html_to_text("<a href=\"https://example.com/\"><img src=\"logo.png\"></a>text"), "text");
 }
 
 TEST(HtmlToText, BlockquotesBecomeQuotedLines) {
   EXPECT_EQ(html_to_text("answer<blockquote>question<br>line 2<blockquote>older</blockquote></blockquote>"),
             "answer\n> question\n> line 2\n> > older");
+}
+
+TEST(HtmlToText, DeepQuotesAreDrawnEightDeep) {
+  std::string html;
+  for (int i = 0; i < 1000; ++i)
+    html += "<blockquote>";
+  for (int i = 0; i < 1000; ++i)
+    html += "x<br>";
+  const auto text = html_to_text(html);
+  EXPECT_EQ(text.substr(0, 18), "> > > > > > > > x\n");
+  EXPECT_LT(text.size(), 20U * 1000U);
 }
 
 TEST(HtmlToText, TablesKeepCellsApart) {

@@ -202,6 +202,13 @@ TEST(ParseEmail, MissingOrUnparseableHeadersAreEmpty) {
   EXPECT_EQ(email.text, "body");
 }
 
+TEST(ParseEmail, DatesBeyondTheClocksRangeAreMissing) {
+  EXPECT_FALSE(parse_ok("From: a@example.com\nDate: Fri, 9 Mar 6024 10:00:00 +0000\n\nb\n").date.has_value());
+  const auto email = parse_ok("From: a@example.com\nDate: Fri, 9 Mar 2124 10:00:00 +0000\n\nb\n");
+  ASSERT_TRUE(email.date.has_value());
+  EXPECT_EQ(*email.date, utc(4865652000));
+}
+
 TEST(ParseEmail, GroupsAndUndisclosedRecipients) {
   const auto email =
       parse_ok("From: a@example.com\nTo: undisclosed-recipients:;\nCc: Team: x@example.com, Y <y@example.com>;\n\nb\n");
