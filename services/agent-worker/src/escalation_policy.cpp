@@ -108,17 +108,4 @@ EscalationDecision EscalationPolicy::low_confidence(double best_score, std::stri
                             max_priority("normal", requested_priority)};
 }
 
-std::string truncate_utf8(std::string_view text, std::size_t max_chars) {
-  std::size_t chars = 0;
-  std::size_t i = 0;
-  while (i < text.size() && chars < max_chars) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    const std::size_t width = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
-    if (i + width > text.size()) break;
-    i += width;
-    ++chars;
-  }
-  return std::string(text.substr(0, i));
-}
-
 } // namespace fte::agent

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fte/common/text.hpp"
+
 namespace fte::agent {
 
 /// Why a message goes to a person, in proto/'s reason vocabulary.
@@ -51,7 +53,6 @@ private:
 /// The higher of two priorities (unknown strings count as normal).
 [[nodiscard]] std::string max_priority(std::string_view a, std::string_view b);
 
-/// Cuts UTF-8 text to at most `max_chars` characters without splitting one.
-[[nodiscard]] std::string truncate_utf8(std::string_view text, std::size_t max_chars);
+using fte::truncate_utf8; // the one in fte/common/text.hpp
 
 } // namespace fte::agent
