@@ -12,6 +12,7 @@ needs raises StackUnavailable naming it: the test fails, it never skips.
 
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -79,9 +80,18 @@ def psql_path():
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port below Linux's ephemeral range (32768-60999), for a service to
+    listen on: a port bound to 0 and released is free only for the moment,
+    and Kafka clients' outgoing connections take source ports from that range."""
+    for _ in range(200):
+        port = random.randint(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
 
 
 def unique_name(prefix):

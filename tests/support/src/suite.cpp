@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <thread>
 
 #include <boost/asio/connect.hpp>
@@ -21,10 +22,24 @@ namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using namespace std::chrono_literals;
 
+// A port for a service to listen on, below Linux's ephemeral range
+// (32768-60999): a port the kernel hands out (bind to 0) is free only for
+// the moment, and the many outgoing connections of Kafka clients take their
+// source ports from that same range, so a service started a little later
+// could find it taken. Ports here are only ever taken by choice.
 std::uint16_t free_port() {
+  static std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 32000);
   asio::io_context io;
-  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const auto port = static_cast<std::uint16_t>(pick(random));
+    boost::system::error_code ec;
+    asio::ip::tcp::acceptor acceptor(io);
+    acceptor.open(asio::ip::tcp::v4(), ec);
+    if (!ec) acceptor.bind({asio::ip::make_address("127.0.0.1"), port}, ec);
+    if (!ec) return port;
+  }
+  throw std::runtime_error("no free port in 20000-32000");
 }
 
 nlohmann::json HttpAnswer::json() const { return nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false); }
