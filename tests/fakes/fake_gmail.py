@@ -157,11 +157,15 @@ class StoredMessage:
 
 
 class Mailbox:
-    def __init__(self, address, first_history_id=100000):
+    def __init__(self, address, first_history_id=None):
         self.address = address.lower()
         # Gmail's history ids increase with random gaps: a client must never
-        # compute one.
+        # compute one. They never go backwards either, so a simulator that is
+        # restarted (fte-local up, again) starts above every id it handed out
+        # before: a cursor kept in PostgreSQL from an earlier run stays valid.
         self.rng = random.Random(self.address)
+        if first_history_id is None:
+            first_history_id = int(time.time() * 10)
         self.history_id = first_history_id + self.rng.randint(0, 999)
         self.horizon = 0  # start ids below this are stale (404)
         self.records = []  # {"id", "kind", "message", "labels"} in id order
