@@ -72,13 +72,19 @@ class TwilioFaults(ChannelTestCase):
         self.assertNotIn(statuses[0], ("pending", "sending", "sent", "delivered", "read"), statuses)
 
     def test_kill_9_between_outbox_write_and_send_sends_exactly_once(self):
-        # Twilio refuses every send (429: provably not accepted), so the reply
-        # waits in the outbox with its attempts; then the worker dies.
+        # Twilio refuses every send (429: provably not accepted) and asks for
+        # 30 s, so the reply waits in the outbox, back in `pending` with its
+        # attempt recorded and no send in flight; then the worker dies. (A
+        # kill while a send is in flight is the other case: the row is left
+        # `sending`, and that reply must never be sent blindly again — see
+        # ReplyDelivery.KilledWhileTwilioHoldsTheSendItIsReconciledNeverResent.)
         phone = random_phone()
-        self.stack.twilio_faults(rate_limit=100000, retry_after=1, to="whatsapp:" + phone)
+        self.stack.twilio_faults(rate_limit=100000, retry_after=30, to="whatsapp:" + phone)
         self.ask(phone)
         self.wait_for(lambda: self.stack.messages("phone", phone, "outbound"), 60, "the reply written to the outbox")
         self.wait_for(lambda: self.stack.twilio_attempts_to(phone), 60, "a refused send attempt")
+        self.wait_for(lambda: [m for m in self.stack.messages("phone", phone, "outbound") if m["status"] == "pending"],
+                      30, "the refusal recorded, the reply pending again")
         self.stack.suite.kill("agent-worker")
         self.assertEqual(self.stack.twilio_sent_to(phone), [], "nothing accepted before the kill")
         self.stack.twilio_faults(rate_limit=0)
