@@ -1,5 +1,7 @@
 #pragma once
 
+#include <stdexcept>
+
 #include <CLI/CLI.hpp>
 
 #include "fte/common/config.hpp"
@@ -15,6 +17,14 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFewerPartitions = 3;
 inline constexpr int kExitRefused = 4;
+
+/// Input the command line parser cannot judge (an identifier that does not
+/// normalise, a time range the wrong way round, an unknown topic): main()
+/// prints it on one line and exits with kExitUsage; nothing was changed.
+class UsageError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
 
 /// What every command needs: the environment (flags already applied) and a
 /// logger for machine-readable progress on stderr. Human output goes to stdout.

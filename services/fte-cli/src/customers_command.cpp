@@ -26,13 +26,6 @@ struct ShowFlags {
   bool json = false;
 };
 
-// Raised for input the command line parser cannot judge (an identifier that
-// does not normalise); printed and turned into the usage exit code.
-class UsageError : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
-
 identity::Identifier identifier_from(const std::string& kind_text, const std::string& value) {
   const auto kind = identity::parse_kind(kind_text);
   if (!kind) throw UsageError("--kind must be email or phone (a WhatsApp number is a phone)");

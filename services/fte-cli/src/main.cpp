@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
     const fte::cli::Context context{fte::Environment::from_process().with(overrides),
                                     fte::Logger::to_stderr("fte", fte::Logger::parse_level(log_level))};
     return run ? run(context) : fte::cli::kExitFailure;
+  } catch (const fte::cli::UsageError& e) {
+    std::cerr << "fte: " << e.what() << "\n";
+    return fte::cli::kExitUsage;
   } catch (const fte::ConfigError& e) {
     std::cerr << "fte: " << e.what() << "\n";
     return fte::cli::kExitFailure;
