@@ -198,4 +198,30 @@ void TopicAdmin::remove(const std::vector<std::string>& names) {
   (void)wait_result(queue, "delete topics");
 }
 
+std::map<std::string, std::string> TopicAdmin::remove_groups(const std::vector<std::string>& groups) {
+  std::map<std::string, std::string> refused;
+  if (groups.empty()) return refused;
+  std::vector<DeleteGroupHandle> owned;
+  std::vector<rd_kafka_DeleteGroup_t*> raw;
+  for (const auto& group : groups) {
+    owned.emplace_back(rd_kafka_DeleteGroup_new(group.c_str()));
+    raw.push_back(owned.back().get());
+  }
+  AdminOptionsHandle options(rd_kafka_AdminOptions_new(handle_.get(), RD_KAFKA_ADMIN_OP_DELETEGROUPS));
+  QueueHandle queue(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DeleteGroups(handle_.get(), raw.data(), raw.size(), options.get(), queue.get());
+  const auto event = wait_result(queue, "delete groups");
+  std::size_t count = 0;
+  const auto* result = rd_kafka_event_DeleteGroups_result(event.get());
+  const auto** each = rd_kafka_DeleteGroups_result_groups(result, &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto* error = rd_kafka_group_result_error(each[i]);
+    if (error == nullptr) continue;
+    const auto code = rd_kafka_error_code(error);
+    if (code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) continue;
+    refused[rd_kafka_group_result_name(each[i])] = rd_kafka_error_string(error);
+  }
+  return refused;
+}
+
 } // namespace fte::kafka

@@ -46,6 +46,8 @@ void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run);
 void add_trace_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte customers link|unlink|show`.
 void add_customers_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte replay` (sandbox or live) with `rm` and `list`.
+void add_replay_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte gmail watch|stop|status`.
 void add_gmail_command(CLI::App& app, std::function<int(const Context&)>& run);
 
