@@ -25,6 +25,7 @@ struct ReplayFlags {
   bool live = false;
   bool yes = false;
   bool dry_run = false;
+  bool hold = false;
   bool json = false;
   int timeout_s = 600;
   std::string log_dir;
@@ -60,6 +61,19 @@ std::vector<std::string> replay_topics(const ReplayFlags& flags, const std::stri
     if (std::find(topics.begin(), topics.end(), name) == topics.end()) topics.push_back(name);
   }
   if (topics.empty()) topics.emplace_back(kafka::topics::kTicketsIncoming);
+  // One stage of the pipeline at a time: the normalizer writes the tickets
+  // topic and the agent the escalations, so replaying a stage together with
+  // its output would act on the same messages twice.
+  const auto stage = [](const std::string& t) {
+    return t == kafka::topics::kTicketsIncoming ? 1 : t == kafka::topics::kEscalations ? 2 : 0;
+  };
+  for (const auto& t : topics) {
+    if (stage(t) != stage(topics.front())) {
+      throw UsageError("replay one stage at a time: " + topics.front() + " and " + t +
+                       " are written one from the other (the channel topics, or fte.tickets.incoming, or "
+                       "fte.escalations)");
+    }
+  }
   return topics;
 }
 
@@ -113,75 +127,48 @@ void finish_replay_row(pqxx::connection& live, const std::string& id, const std:
 
 // ---- sandbox ---------------------------------------------------------------
 
-int replay_into_sandbox(const Context& context, const ReplayFlags& flags) {
-  const auto live_url = database_url(context);
-  pqxx::connection live(live_url);
-  const auto selection = selection_from(flags, context, live);
-  const auto name =
-      flags.name.empty() ? "r" + format_rfc3339(std::chrono::system_clock::now()).substr(0, 19) : flags.name;
-  auto sandbox_name = name;
-  for (auto& c : sandbox_name) {
-    if (c == ':' || c == 'T') c = c == 'T' ? '-' : '_';
-  }
-  const auto names = SandboxNames::derive(lower_ascii(sandbox_name), selection.topic_prefix, live_url);
-  {
-    pqxx::read_transaction tx(live);
-    const auto rows = tx.exec_params(
-        "SELECT requested_by, requested_at::text, status FROM replays WHERE target = 'sandbox' AND name = $1 "
-        "AND status <> 'removed'",
-        names.name);
-    if (!rows.empty()) {
-      throw UsageError("a sandbox named " + names.name + " exists (" + rows[0][2].as<std::string>() + ", made by " +
-                       rows[0][0].as<std::string>() + " at " + rows[0][1].as<std::string>() + "): fte replay diff " +
-                       names.name + ", or fte replay rm " + names.name + " first");
-    }
-  }
-  const auto records = read_selection(context, selection);
-  const auto customers = customers_of(live, records);
-  const auto before = first_record_time(records);
-  std::cerr << "selected " << records.size() << " records of " << customers.size() << " customer(s), from "
-            << format_rfc3339(before) << "\n";
-  if (flags.dry_run) {
-    if (flags.json) {
-      std::cout << nlohmann::json{{"dry_run", true},
-                                  {"sandbox", names.name},
-                                  {"records", records.size()},
-                                  {"customers", customers.size()},
-                                  {"selection", selection.to_json()}}
-                       .dump(2)
-                << "\n";
-    }
-    return kExitOk;
-  }
+// A sandbox as its replays row describes it.
+struct SandboxRow {
+  std::string id;
+  std::string status;
+  std::vector<std::string> input_topics; ///< contract names
+  std::set<std::string> customer_ids;
+  std::chrono::system_clock::time_point first_record_at;
+};
 
-  const auto replay_id = random_uuid();
-  {
-    pqxx::work tx(live);
-    tx.exec_params0("INSERT INTO replays (id, name, target, requested_by, selection, topic_prefix, database_name, "
-                    "records_selected, customers) VALUES ($1::uuid, $2, 'sandbox', $3, $4::jsonb, $5, $6, $7, $8)",
-                    replay_id, names.name, actor(context.env), selection.to_json().dump(), names.topic_prefix,
-                    names.database, static_cast<std::int64_t>(records.size()),
-                    static_cast<std::int64_t>(customers.size()));
-    tx.commit();
+std::optional<SandboxRow> find_sandbox(pqxx::connection& live, const std::string& name) {
+  pqxx::read_transaction tx(live);
+  const auto rows =
+      tx.exec_params("SELECT id::text, status, selection::text, coalesce(array_to_string(customer_ids, ','), ''), "
+                     "(extract(epoch FROM first_record_at) * 1000)::bigint FROM replays "
+                     "WHERE target = 'sandbox' AND name = $1 AND status <> 'removed'",
+                     name);
+  if (rows.empty()) return std::nullopt;
+  SandboxRow row;
+  row.id = rows[0][0].as<std::string>();
+  row.status = rows[0][1].as<std::string>();
+  row.input_topics = nlohmann::json::parse(rows[0][2].as<std::string>()).at("topics").get<std::vector<std::string>>();
+  const auto ids = rows[0][3].as<std::string>();
+  for (std::size_t start = 0; start < ids.size();) {
+    const auto comma = ids.find(',', start);
+    row.customer_ids.insert(ids.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    start = comma == std::string::npos ? ids.size() : comma + 1;
   }
-  std::int64_t copied = 0;
-  nlohmann::json summary;
+  row.first_record_at = std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(rows[0][4].is_null() ? 0 : rows[0][4].as<long long>()));
+  return row;
+}
+
+// Runs the sandbox's consumers until they have drained, and says what they
+// stored. The row becomes `done` (or `failed`, with the reason).
+nlohmann::json run_sandbox(const Context& context, pqxx::connection& live, const SandboxNames& names,
+                           const std::string& replay_id, const ReplayFlags& flags) {
+  const std::filesystem::path log_dir = flags.log_dir.empty()
+                                            ? std::filesystem::temp_directory_path() / ("fte-replay-" + names.name)
+                                            : std::filesystem::path(flags.log_dir);
+  std::cerr << "running channel-normalizer, agent-worker and escalation on sandbox " << names.name
+            << " (replies are stored, never sent; logs in " << log_dir.string() << ")\n";
   try {
-    std::cerr << "sandbox " << names.name << ": database " << names.database << ", topics " << names.topic_prefix
-              << "*\n";
-    create_sandbox_database(live, names, context.logger);
-    pqxx::connection sandbox(names.database_url);
-    const auto state = copy_live_state(live, sandbox, customers, before);
-    create_sandbox_topics(settings_of(context), context.logger, selection.topic_prefix, names);
-    Progress progress("records copied", static_cast<std::int64_t>(records.size()), std::cerr, stderr_is_terminal());
-    copied = copy_records_into_sandbox(context.env, context.logger, records, names, replay_id, progress);
-    progress.finish();
-
-    const std::filesystem::path log_dir =
-        flags.log_dir.empty() ? std::filesystem::temp_directory_path() / ("fte-replay-" + names.name) : std::filesystem::path(flags.log_dir);
-    std::cerr
-        << "running channel-normalizer, agent-worker and escalation on the sandbox (replies are not sent; logs in "
-        << log_dir.string() << ")\n";
     {
       SandboxServices services(context.env, names, log_dir);
       wait_until_drained(settings_of(context), names, services, std::chrono::seconds(flags.timeout_s),
@@ -192,37 +179,146 @@ int replay_into_sandbox(const Context& context, const ReplayFlags& flags) {
     std::int64_t dead_lettered = 0;
     for (const auto& span : reader.spans(names.topic_prefix + std::string(kafka::topics::kDlq), std::nullopt))
       dead_lettered += span.size();
+    pqxx::connection sandbox(names.database_url);
     pqxx::read_transaction tx(sandbox);
     const auto counts =
         tx.exec1("SELECT (SELECT count(*) FROM messages WHERE direction = 'inbound'), "
                  "(SELECT count(*) FROM messages WHERE direction = 'outbound'), (SELECT count(*) FROM escalations)");
-    summary = {{"replay_id", replay_id},
-               {"sandbox", names.name},
-               {"topic_prefix", names.topic_prefix},
-               {"database", names.database},
-               {"records", copied},
-               {"customers", customers.size()},
-               {"state_copied", state},
-               {"inbound_messages", counts[0].as<long>()},
-               {"replies", counts[1].as<long>()},
-               {"escalations", counts[2].as<long>()},
-               {"dead_lettered", dead_lettered},
-               {"logs", log_dir.string()}};
+    nlohmann::json summary = {{"replay_id", replay_id},
+                              {"sandbox", names.name},
+                              {"topic_prefix", names.topic_prefix},
+                              {"database", names.database},
+                              {"inbound_messages", counts[0].as<long>()},
+                              {"replies", counts[1].as<long>()},
+                              {"escalations", counts[2].as<long>()},
+                              {"dead_lettered", dead_lettered},
+                              {"logs", log_dir.string()}};
+    pqxx::work done(live);
+    done.exec_params0("UPDATE replays SET status = 'done', finished_at = now(), error = NULL WHERE id = $1::uuid",
+                      replay_id);
+    done.commit();
+    return summary;
   } catch (const std::exception& e) {
-    finish_replay_row(live, replay_id, "failed", copied, e.what());
+    pqxx::work failed(live);
+    failed.exec_params0("UPDATE replays SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1::uuid",
+                        replay_id, std::string(e.what()));
+    failed.commit();
     throw std::runtime_error(std::string(e.what()) + "\n(the sandbox is left as it is for a look; fte replay rm " +
                              names.name + " removes it)");
   }
-  finish_replay_row(live, replay_id, "done", copied, "");
+}
+
+void print_sandbox_summary(const nlohmann::json& summary, const ReplayFlags& flags) {
+  const auto name = summary["sandbox"].get<std::string>();
   if (flags.json) {
     std::cout << summary.dump(2) << "\n";
-  } else {
-    std::cout << "sandbox " << names.name << " replayed " << copied << " records of " << customers.size()
-              << " customer(s): " << summary["inbound_messages"] << " messages, " << summary["replies"]
-              << " replies (not sent), " << summary["escalations"] << " escalations, " << summary["dead_lettered"]
-              << " dead-lettered\n"
-              << "next: fte replay diff " << names.name << "   (then: fte replay rm " << names.name << ")\n";
+    return;
   }
+  std::cout << "sandbox " << name << ": " << summary["inbound_messages"] << " messages, " << summary["replies"]
+            << " replies (stored, not sent), " << summary["escalations"] << " escalations, " << summary["dead_lettered"]
+            << " dead-lettered\n"
+            << "next: fte replay diff " << name << "   (and when done: fte replay rm " << name << ")\n";
+}
+
+int replay_into_sandbox(const Context& context, const ReplayFlags& flags) {
+  const auto live_url = database_url(context);
+  pqxx::connection live(live_url);
+  const auto selection = selection_from(flags, context, live);
+  std::string name = flags.name;
+  if (name.empty()) {
+    // r20261125-234512: sortable, and valid as a topic, group and database name.
+    name = "r" + format_rfc3339(std::chrono::system_clock::now()).substr(0, 19);
+    std::erase_if(name, [](char c) { return c == ':' || c == '-'; });
+    std::replace(name.begin(), name.end(), 'T', '-');
+  }
+  const auto names = SandboxNames::derive(name, selection.topic_prefix, live_url);
+  if (find_sandbox(live, names.name)) {
+    throw UsageError("a sandbox named " + names.name + " exists: fte replay run " + names.name + " runs it again, " +
+                     "fte replay diff " + names.name + " compares it, fte replay rm " + names.name + " removes it");
+  }
+  const auto records = read_selection(context, selection);
+  const auto customers = customers_of(live, records);
+  const auto before = first_record_time(records);
+  std::cerr << "selected " << records.size() << " records of " << customers.size() << " customer(s), from "
+            << format_rfc3339(before) << "\n";
+  if (flags.dry_run) {
+    std::cout << nlohmann::json{{"dry_run", true},
+                                {"sandbox", names.name},
+                                {"records", records.size()},
+                                {"customers", customers.size()},
+                                {"selection", selection.to_json()}}
+                     .dump(2)
+              << "\n";
+    return kExitOk;
+  }
+
+  const auto replay_id = random_uuid();
+  {
+    pg::ArrayLiteral ids;
+    for (const auto& id : customers)
+      ids.add(id);
+    pqxx::work tx(live);
+    tx.exec_params0("INSERT INTO replays (id, name, target, requested_by, selection, topic_prefix, database_name, "
+                    "first_record_at, customer_ids, records_selected, customers) VALUES ($1::uuid, $2, 'sandbox', $3, "
+                    "$4::jsonb, $5, $6, to_timestamp($7::double precision / 1000), $8::uuid[], $9, $10)",
+                    replay_id, names.name, actor(context.env), selection.to_json().dump(), names.topic_prefix,
+                    names.database,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(before.time_since_epoch()).count(), ids.str(),
+                    static_cast<std::int64_t>(records.size()), static_cast<std::int64_t>(customers.size()));
+    tx.commit();
+  }
+  std::int64_t copied = 0;
+  try {
+    std::cerr << "sandbox " << names.name << ": database " << names.database << ", topics " << names.topic_prefix
+              << "*\n";
+    create_sandbox_database(live, names, context.logger);
+    pqxx::connection sandbox(names.database_url);
+    (void)copy_live_state(live, sandbox, customers, before, /*with_knowledge_base=*/true);
+    create_sandbox_topics(settings_of(context), context.logger, selection.topic_prefix, names);
+    Progress progress("records copied", static_cast<std::int64_t>(records.size()), std::cerr, stderr_is_terminal());
+    copied = copy_records_into_sandbox(context.env, context.logger, records, names, replay_id, progress);
+    progress.finish();
+  } catch (const std::exception& e) {
+    finish_replay_row(live, replay_id, "failed", copied, e.what());
+    throw std::runtime_error(std::string(e.what()) + "\n(fte replay rm " + names.name + " removes what was made)");
+  }
+  if (flags.hold) {
+    finish_replay_row(live, replay_id, "held", copied, "");
+    std::cout << "sandbox " << names.name << " holds " << copied << " records; nothing has run yet.\n"
+              << "change what you want to try, e.g. its knowledge base:\n"
+              << "  psql '" << names.database_url
+              << "' -c \"UPDATE knowledge_base SET body = '...' WHERE slug = '...'\"\n"
+              << "then: fte replay run " << names.name << "\n";
+    return kExitOk;
+  }
+  {
+    pqxx::work tx(live);
+    tx.exec_params0("UPDATE replays SET records_copied = $2 WHERE id = $1::uuid", replay_id, copied);
+    tx.commit();
+  }
+  print_sandbox_summary(run_sandbox(context, live, names, replay_id, flags), flags);
+  return kExitOk;
+}
+
+// `fte replay run <name>`: a held sandbox runs; one that has run is reset
+// (its knowledge base kept) and runs again over the same records.
+int rerun_sandbox(const Context& context, const std::string& name, const ReplayFlags& flags) {
+  const auto live_url = database_url(context);
+  pqxx::connection live(live_url);
+  const auto row = find_sandbox(live, name);
+  if (!row) throw UsageError("no sandbox named " + name + " (fte replay list shows them)");
+  const auto names = SandboxNames::derive(name, topic_prefix(context), live_url);
+  if (row->status != "held") {
+    std::cerr << "resetting sandbox " << name << " (its knowledge base is kept)\n";
+    reset_sandbox(live, settings_of(context), context.logger, names, row->input_topics, row->customer_ids,
+                  row->first_record_at);
+  }
+  {
+    pqxx::work tx(live);
+    tx.exec_params0("UPDATE replays SET status = 'running', error = NULL WHERE id = $1::uuid", row->id);
+    tx.commit();
+  }
+  print_sandbox_summary(run_sandbox(context, live, names, row->id, flags), flags);
   return kExitOk;
 }
 
@@ -417,6 +513,9 @@ void add_replay_command(CLI::App& app, std::function<int(const Context&)>& run) 
                 "Re-publish to the live topics with new event ids (effects happen again: replies are sent)");
   cmd->add_flag("--yes", flags->yes, "Confirm a live replay without asking (for scripts)");
   cmd->add_flag("--dry-run", flags->dry_run, "Select and count, change nothing");
+  cmd->add_flag("--hold", flags->hold,
+                "Prepare the sandbox (database, topics, records) but do not run it yet: change its knowledge base "
+                "first, then fte replay run <name>");
   cmd->add_option("--timeout", flags->timeout_s, "Seconds to wait for the sandbox to drain")->capture_default_str();
   cmd->add_option("--log-dir", flags->log_dir, "Where the sandbox services' logs go (default /tmp/fte-replay-<name>)");
   cmd->add_flag("--json", flags->json, "Print the outcome as JSON");
@@ -425,6 +524,10 @@ void add_replay_command(CLI::App& app, std::function<int(const Context&)>& run) 
   fte replay --name ada --customer ada@example.com --from -2h
   fte replay diff ada            # per message: answered/escalated, article, score, reply text, reason
   fte replay rm ada              # delete the sandbox's topics, groups and database
+  # try a knowledge-base change before it goes live
+  fte replay --name kb --customer ada@example.com --hold
+  psql "postgresql://fte@127.0.0.1:15432/fte_sbx_kb" -c "UPDATE knowledge_base SET body = '...' WHERE slug = '...'"
+  fte replay run kb && fte replay diff kb
   # one message, from the web form topic (the normalizer runs too)
   fte replay --name one --topic fte.channels.webform.inbound --correlation-id 2f0c...
   # live: the pipeline acts again on three records (new event ids, replay.of header)
@@ -436,8 +539,22 @@ channel-normalizer, agent-worker and escalation on them against a scratch databa
 the live knowledge base and the customers' state before the first record; replies are stored there,
 never sent. Every replay is recorded in the replays table.)");
   cmd->callback([&run, flags, cmd] {
-    if (!cmd->get_subcommands().empty()) return; // diff, rm or list set `run`
+    if (!cmd->get_subcommands().empty()) return; // diff, run, rm or list set `run`
     run = [flags](const Context& c) { return flags->live ? replay_live(c, *flags) : replay_into_sandbox(c, *flags); };
+  });
+
+  auto* rerun = cmd->add_subcommand("run", "Run a held sandbox, or run one again (reset, its knowledge base kept)");
+  auto run_name = std::make_shared<std::string>();
+  rerun->add_option("name", *run_name, "The sandbox")->required();
+  rerun->add_option("--timeout", flags->timeout_s, "Seconds to wait for the sandbox to drain")->capture_default_str();
+  rerun->add_option("--log-dir", flags->log_dir, "Where the sandbox services' logs go");
+  rerun->add_flag("--json", flags->json, "Print the outcome as JSON");
+  rerun->footer(R"(Example:
+  fte replay --name ada --customer ada@example.com --hold
+  psql "postgresql://fte@127.0.0.1:15432/fte_sbx_ada" -c "UPDATE knowledge_base SET body = '...' WHERE slug = '...'"
+  fte replay run ada && fte replay diff ada)");
+  rerun->callback([&run, run_name, flags] {
+    run = [run_name, flags](const Context& c) { return rerun_sandbox(c, *run_name, *flags); };
   });
 
   auto* rm = cmd->add_subcommand("rm", "Delete a sandbox's topics, consumer groups and database");

@@ -90,7 +90,7 @@ void create_sandbox_database(pqxx::connection& live, const SandboxNames& names, 
 
 std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connection& sandbox,
                                             const std::set<std::string>& customer_ids,
-                                            std::chrono::system_clock::time_point before) {
+                                            std::chrono::system_clock::time_point before, bool with_knowledge_base) {
   pg::ArrayLiteral ids;
   for (const auto& id : customer_ids)
     ids.add(id);
@@ -124,17 +124,19 @@ std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connec
   }
   std::map<std::string, long> copied;
   pqxx::work tx(sandbox, "replay: write sandbox state");
-  // The migrations seed the knowledge base; the live one replaces it, ids
-  // and all, so a reply's article means the same article in both.
-  tx.exec0("DELETE FROM knowledge_base");
-  copied["knowledge_base"] =
-      tx.exec_params("INSERT INTO knowledge_base (id, slug, title, body, tags, created_at, updated_at) "
-                     "OVERRIDING SYSTEM VALUE SELECT id, slug, title, body, tags, created_at, updated_at "
-                     "FROM json_populate_recordset(NULL::knowledge_base, $1::json)",
-                     exported["knowledge_base"])
-          .affected_rows();
-  (void)tx.exec("SELECT setval(pg_get_serial_sequence('knowledge_base', 'id'), "
-                "greatest((SELECT max(id) FROM knowledge_base), 1))");
+  if (with_knowledge_base) {
+    // The migrations seed the knowledge base; the live one replaces it, ids
+    // and all, so a reply's article means the same article in both.
+    tx.exec0("DELETE FROM knowledge_base");
+    copied["knowledge_base"] =
+        tx.exec_params("INSERT INTO knowledge_base (id, slug, title, body, tags, created_at, updated_at) "
+                       "OVERRIDING SYSTEM VALUE SELECT id, slug, title, body, tags, created_at, updated_at "
+                       "FROM json_populate_recordset(NULL::knowledge_base, $1::json)",
+                       exported["knowledge_base"])
+            .affected_rows();
+    (void)tx.exec("SELECT setval(pg_get_serial_sequence('knowledge_base', 'id'), "
+                  "greatest((SELECT max(id) FROM knowledge_base), 1))");
+  }
   for (const auto* table : {"customers", "customer_identifiers", "conversations", "tickets"}) {
     const std::string name(table);
     const char* overriding = name == "customer_identifiers" ? " OVERRIDING SYSTEM VALUE" : "";
@@ -345,6 +347,37 @@ void wait_until_drained(const kafka::ClientSettings& settings, const SandboxName
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   if (terminal) std::cerr << "\r\033[K";
+}
+
+void reset_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings, const Logger& logger,
+                   const SandboxNames& names, const std::vector<std::string>& input_contract_topics,
+                   const std::set<std::string>& customer_ids, std::chrono::system_clock::time_point before) {
+  kafka::TopicAdmin admin(settings, logger, std::chrono::seconds(15));
+  const auto sandbox_topics = kafka::TopicNames::with_prefix(names.topic_prefix).all();
+  const auto described = admin.describe(sandbox_topics);
+  for (std::size_t i = 0; i < described.size(); ++i) {
+    const std::string contract(kafka::topics::kAll[i]);
+    if (!described[i].exists) throw kafka::AdminError("the sandbox topic " + described[i].name + " is gone");
+    if (std::find(input_contract_topics.begin(), input_contract_topics.end(), contract) ==
+        input_contract_topics.end()) {
+      admin.truncate(described[i].name, described[i].partitions);
+    }
+  }
+  if (const auto refused = admin.remove_groups(names.groups()); !refused.empty()) {
+    throw std::runtime_error("could not reset the sandbox's consumer groups (" + refused.begin()->first + ": " +
+                             refused.begin()->second + "); is a sandbox service still running?");
+  }
+  pqxx::connection sandbox(names.database_url);
+  {
+    pqxx::work tx(sandbox, "replay: empty the sandbox");
+    // Everything the pipeline or the copy wrote; the knowledge base (maybe
+    // edited by the engineer) and the migration history stay.
+    const auto tables = tx.exec("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = "
+                                "'public' AND tablename NOT IN ('knowledge_base', 'fte_schema_migrations')");
+    if (!tables[0][0].is_null()) tx.exec0("TRUNCATE " + tables[0][0].as<std::string>() + " CASCADE");
+    tx.commit();
+  }
+  copy_live_state(live, sandbox, customer_ids, before, /*with_knowledge_base=*/false);
 }
 
 std::vector<std::string> remove_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings,

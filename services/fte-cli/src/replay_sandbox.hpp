@@ -47,10 +47,11 @@ void create_sandbox_database(pqxx::connection& live, const SandboxNames& names, 
 
 /// Copies the live knowledge base (same ids) and the customers' rows that
 /// existed before `before` (customers, identifiers, conversations, tickets)
-/// into the sandbox database. Returns rows copied per table.
+/// into the sandbox database (the knowledge base only when asked: a re-run
+/// keeps the sandbox's, edits and all). Returns rows copied per table.
 std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connection& sandbox,
                                             const std::set<std::string>& customer_ids,
-                                            std::chrono::system_clock::time_point before);
+                                            std::chrono::system_clock::time_point before, bool with_knowledge_base);
 
 /// Creates the sandbox's seven topics with the live topics' partition counts,
 /// replication and retention. @throws AdminError
@@ -96,6 +97,15 @@ private:
 /// a service exits.
 void wait_until_drained(const kafka::ClientSettings& settings, const SandboxNames& names, SandboxServices& services,
                         std::chrono::seconds timeout, bool terminal);
+
+/// Readies a sandbox that has run for another run over the same records:
+/// the records the pipeline wrote into the sandbox's topics (every topic but
+/// `input_contract_topics`) are deleted, the groups forgotten, and the
+/// database emptied of all but its knowledge base (kept as edited) and given
+/// the customers' earlier state again. @throws AdminError, pqxx errors.
+void reset_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings, const Logger& logger,
+                   const SandboxNames& names, const std::vector<std::string>& input_contract_topics,
+                   const std::set<std::string>& customer_ids, std::chrono::system_clock::time_point before);
 
 /// Deletes the sandbox's topics, groups and database (what exists of them).
 /// Returns what it removed, one line each.

@@ -68,6 +68,11 @@ public:
   /// Deletes topics (tests clean up with this). @throws AdminError
   void remove(const std::vector<std::string>& names);
 
+  /// Deletes every record now in `topic` (the log start moves to the end;
+  /// the topic stays, with its partitions and configuration).
+  /// @throws AdminError
+  void truncate(const std::string& topic, int partitions);
+
   /// Deletes consumer groups (their committed offsets); a group that does
   /// not exist is not an error. Returns, per group that could not be
   /// deleted, why (a group with live members cannot be).
