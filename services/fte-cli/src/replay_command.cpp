@@ -22,6 +22,7 @@ struct ReplayFlags {
   std::string name;
   std::vector<std::string> topics;
   std::string from, to, offsets, customer, correlation_id;
+  std::vector<std::string> types;
   bool live = false;
   bool yes = false;
   bool dry_run = false;
@@ -91,6 +92,7 @@ ReplaySelection selection_from(const ReplayFlags& flags, const Context& context,
   if (!flags.offsets.empty()) selection.offsets = parse_offset_ranges(flags.offsets);
   if (!flags.customer.empty()) selection.customer = resolve_customer(live, flags.customer);
   if (!flags.correlation_id.empty()) selection.correlation_id = flags.correlation_id;
+  selection.event_types = flags.types;
   return selection;
 }
 
@@ -509,6 +511,9 @@ void add_replay_command(CLI::App& app, std::function<int(const Context&)>& run) 
   cmd->add_option("--customer", flags->customer,
                   "One customer, by id, email or phone: only the partitions its keys hash to are read");
   cmd->add_option("--correlation-id", flags->correlation_id, "Only the records of one message");
+  cmd->add_option("--type", flags->types,
+                  "Only events of this CloudEvent type (repeatable), e.g. fte.ticket.message.received.v1 to leave "
+                  "out delivery updates");
   cmd->add_flag("--live", flags->live,
                 "Re-publish to the live topics with new event ids (effects happen again: replies are sent)");
   cmd->add_flag("--yes", flags->yes, "Confirm a live replay without asking (for scripts)");

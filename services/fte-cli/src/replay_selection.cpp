@@ -32,6 +32,7 @@ nlohmann::json ReplaySelection::to_json() const {
   }
   if (customer) out["customer_id"] = customer->customer_id;
   if (correlation_id) out["correlation_id"] = *correlation_id;
+  if (!event_types.empty()) out["types"] = event_types;
   return out;
 }
 
@@ -99,7 +100,13 @@ std::vector<SelectedRecord> select_records(kafka::TopicReader& reader, const Rep
       }
       SelectedRecord selected{record, contract, std::nullopt};
       const auto parsed = events::parse_event(record.value, record.headers);
-      if (const auto* event = std::get_if<events::CloudEvent>(&parsed)) selected.event_id = event->id;
+      const auto* event = std::get_if<events::CloudEvent>(&parsed);
+      if (event != nullptr) selected.event_id = event->id;
+      if (!selection.event_types.empty() &&
+          (event == nullptr || std::find(selection.event_types.begin(), selection.event_types.end(), event->type) ==
+                                   selection.event_types.end())) {
+        return kafka::ReadOn::next;
+      }
       out.push_back(std::move(selected));
       return kafka::ReadOn::next;
     });

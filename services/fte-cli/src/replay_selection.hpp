@@ -27,6 +27,7 @@ struct ReplaySelection {
   std::vector<OffsetRange> offsets; ///< on every selected topic
   std::optional<CustomerKeys> customer;
   std::optional<std::string> correlation_id;
+  std::vector<std::string> event_types; ///< CloudEvent `type`s; empty: any
 
   /// What the audit row records.
   [[nodiscard]] nlohmann::json to_json() const;
