@@ -22,6 +22,15 @@ int main(int argc, char** argv) {
   fte::cli::add_migrate_command(app, run);
   fte::cli::add_topics_command(app, run);
   fte::cli::add_trace_command(app, run);
+  {
+    // TEMPORARY (branch trace): a `replay` parent holding only `diff`, so
+    // `fte replay diff` can be run and tested before the lead's `fte replay`
+    // lands. On merge, delete this block: the lead's replay command calls
+    // add_replay_diff_command with its own `replay` CLI::App.
+    auto* replay = app.add_subcommand("replay", "Replay topics into a sandbox or live (here: only `diff`)");
+    replay->require_subcommand(1);
+    fte::cli::add_replay_diff_command(*replay, run);
+  }
   fte::cli::add_customers_command(app, run);
   fte::cli::add_gmail_command(app, run);
   app.add_subcommand("version", "Print the version")->callback([&] {
