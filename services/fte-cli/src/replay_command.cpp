@@ -548,6 +548,8 @@ never sent. Every replay is recorded in the replays table.)");
     run = [flags](const Context& c) { return flags->live ? replay_live(c, *flags) : replay_into_sandbox(c, *flags); };
   });
 
+  add_replay_diff_command(*cmd, run);
+
   auto* rerun = cmd->add_subcommand("run", "Run a held sandbox, or run one again (reset, its knowledge base kept)");
   auto run_name = std::make_shared<std::string>();
   rerun->add_option("name", *run_name, "The sandbox")->required();
