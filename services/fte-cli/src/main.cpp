@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   fte::cli::add_trace_command(app, run);
   fte::cli::add_customers_command(app, run);
   fte::cli::add_gmail_command(app, run);
+  fte::cli::add_replay_command(app, run);
   fte::cli::add_lag_command(app, run);
   app.add_subcommand("version", "Print the version")->callback([&] {
     run = [](const fte::cli::Context&) {

@@ -1,27 +1,25 @@
-#include "fte/testing/child_process.hpp"
+#include "fte/common/child_process.hpp"
 
-#include <array>
 #include <csignal>
-#include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
-#include <memory>
 #include <spawn.h>
 #include <sstream>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 extern char** environ;
 
-namespace fte::testing {
+namespace fte {
 
 ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
-                           const std::map<std::string, std::string>& extra_env, std::string log_path)
+                           const std::map<std::string, std::string>& extra_env, std::string log_path,
+                           bool inherit_environment)
     : log_path_(std::move(log_path)) {
   std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
+  for (char** e = environ; inherit_environment && *e != nullptr; ++e) {
     const std::string kv(*e);
     const auto eq = kv.find('=');
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
@@ -47,7 +45,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  // The child must see SIGTERM even though the test runner may block it.
+  // The child must see SIGTERM even though its parent may block it.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t empty;
@@ -58,7 +56,7 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    throw std::runtime_error("could not start " + program + ": " + std::to_string(rc));
+    throw std::runtime_error("could not start " + program + ": " + std::strerror(rc));
   }
 }
 
@@ -117,26 +115,4 @@ std::string ChildProcess::log_tail(std::size_t bytes) const {
   return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 
-CommandResult run_command(const std::string& command) {
-  std::array<char, 32> err_path{"/tmp/fte-command-err-XXXXXX"};
-  const int fd = mkstemp(err_path.data());
-  if (fd < 0) throw std::runtime_error("run_command: no temporary file for stderr");
-  close(fd);
-  CommandResult result;
-  const std::string with_stderr = command + " 2>" + err_path.data();
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(with_stderr.c_str(), "r"), &pclose);
-  if (!pipe) throw std::runtime_error("run_command: cannot start " + command);
-  std::array<char, 4096> buffer{};
-  while (const auto n = std::fread(buffer.data(), 1, buffer.size(), pipe.get()))
-    result.out.append(buffer.data(), n);
-  const int status = pclose(pipe.release());
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream err(err_path.data());
-  std::stringstream text;
-  text << err.rdbuf();
-  result.err = text.str();
-  std::remove(err_path.data());
-  return result;
-}
-
-} // namespace fte::testing
+} // namespace fte
