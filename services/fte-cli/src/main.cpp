@@ -36,7 +36,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and exits 0; any other parse error is a usage error (2),
+    // whatever CLI11's own code for it.
+    return app.exit(e) == 0 ? fte::cli::kExitOk : fte::cli::kExitUsage;
   }
   try {
     const fte::cli::Context context{fte::Environment::from_process().with(overrides),

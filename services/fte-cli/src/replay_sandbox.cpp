@@ -7,7 +7,7 @@
 
 #include "fte/common/child_process.hpp"
 #include "fte/common/time.hpp"
-#include "fte/kafka/group_offsets.hpp"
+#include "fte/kafka/group_inspector.hpp"
 #include "fte/kafka/producer.hpp"
 #include "fte/kafka/topic_admin.hpp"
 #include "fte/kafka/topic_reader.hpp"
@@ -289,22 +289,21 @@ namespace {
 
 // Records the sandbox groups have yet to commit past, over all their input
 // topics; `behind` names one place that is behind.
-std::int64_t sandbox_lag(const kafka::ClientSettings& settings, kafka::TopicReader& reader, const SandboxNames& names,
+std::int64_t sandbox_lag(kafka::GroupInspector& groups, kafka::TopicReader& reader, const SandboxNames& names,
                          std::string& behind) {
   const auto topics = kafka::TopicNames::with_prefix(names.topic_prefix);
+  const auto committed = groups.committed_offsets(names.groups());
   std::int64_t total = 0;
   for (const auto service : kSandboxServices) {
+    const auto group = committed.find(names.group(service));
     for (const auto& topic : inputs_of(service, topics)) {
-      const auto spans = reader.spans(topic, std::nullopt);
-      std::vector<std::int32_t> partitions;
-      for (const auto& s : spans)
-        partitions.push_back(s.partition);
-      const auto committed =
-          kafka::committed_offsets(settings, names.group(service), topic, partitions, std::chrono::seconds(15));
-      for (const auto& s : spans) {
+      for (const auto& s : reader.spans(topic, std::nullopt)) {
         if (s.size() == 0) continue;
-        const auto at = committed.at(s.partition);
-        const auto lag = at == kafka::kNoCommittedOffset ? s.size() : s.end - at;
+        std::optional<std::int64_t> at;
+        if (group != committed.end()) {
+          if (auto it = group->second.find({topic, s.partition}); it != group->second.end()) at = it->second;
+        }
+        const auto lag = at ? s.end - *at : s.size();
         if (lag > 0) {
           total += lag;
           behind = std::string(service) + " on " + topic + "[" + std::to_string(s.partition) +
@@ -320,7 +319,9 @@ std::int64_t sandbox_lag(const kafka::ClientSettings& settings, kafka::TopicRead
 
 void wait_until_drained(const kafka::ClientSettings& settings, const SandboxNames& names, SandboxServices& services,
                         std::chrono::seconds timeout, bool terminal) {
-  kafka::TopicReader reader(settings, Logger::to_stderr("fte", spdlog::level::warn), std::chrono::seconds(15));
+  const auto quiet = Logger::to_stderr("fte", spdlog::level::warn);
+  kafka::TopicReader reader(settings, quiet, std::chrono::seconds(15));
+  kafka::GroupInspector groups(settings, quiet, std::chrono::seconds(15));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int settled_polls = 0;
   std::string behind;
@@ -329,7 +330,7 @@ void wait_until_drained(const kafka::ClientSettings& settings, const SandboxName
     behind.clear();
     std::int64_t lag = -1;
     try {
-      lag = sandbox_lag(settings, reader, names, behind);
+      lag = sandbox_lag(groups, reader, names, behind);
     } catch (const kafka::AdminError& e) {
       // New topics answer "not leader" for a moment: not drained yet.
       behind = e.what();
