@@ -108,12 +108,14 @@ Undecided find_undecided(const Context& context, const Sandbox& sandbox, const s
   const auto topics = kafka::TopicNames::with_prefix(*sandbox.topic_prefix);
   const auto settings = kafka::ClientSettings::from_env(context.env, "fte-cli");
   try {
-    const auto described = kafka::TopicAdmin(settings, context.logger, timeout).describe({topics.tickets_incoming});
-    if (described.empty() || !described[0].exists) {
+    const auto described =
+        kafka::TopicAdmin(settings, context.logger, timeout).describe({topics.tickets_incoming, topics.dlq});
+    if (described.size() != 2 || !described[0].exists) {
       notes.push_back("the sandbox's topic " + topics.tickets_incoming +
                       " does not exist: messages the sandbox has not decided are not listed");
       return out;
     }
+    const bool has_dlq = described[1].exists;
     kafka::TopicReader reader(settings, context.logger, timeout);
     std::set<std::string> seen;
     reader.read_to_end(topics.tickets_incoming, std::nullopt, [&](const kafka::ConsumedRecord& record) {
@@ -131,11 +133,9 @@ Undecided find_undecided(const Context& context, const Sandbox& sandbox, const s
       d.outcome = Outcome::pending;
       out.pending.push_back(std::move(d));
     });
-    if (out.pending.empty()) return out;
     // A message the sandbox's agent-worker gave up on will never be
     // decided: say so rather than "did not finish".
-    const auto dlq = kafka::TopicAdmin(settings, context.logger, timeout).describe({topics.dlq});
-    if (dlq.empty() || !dlq[0].exists) return out;
+    if (out.pending.empty() || !has_dlq) return out;
     reader.read_to_end(topics.dlq, std::nullopt, [&](const kafka::ConsumedRecord& record) {
       const auto parsed = events::parse_event(record.value, record.headers);
       const auto* event = std::get_if<events::CloudEvent>(&parsed);

@@ -128,9 +128,11 @@ Rows read_rows(const Context& context, const std::string& correlation_id) {
   } catch (const std::exception& e) {
     // libpq's message, on one line (it names host and port, never the
     // password a URL may carry).
-    std::string message(trim(e.what()));
-    std::replace_if(
-        message.begin(), message.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+    std::string message;
+    for (const char c : trim(e.what())) {
+      const bool space = c == ' ' || c == '\n' || c == '\t';
+      if (!space || (!message.empty() && message.back() != ' ')) message.push_back(space ? ' ' : c);
+    }
     out.error = std::move(message);
   }
   return out;
@@ -264,7 +266,8 @@ int trace(const Context& context, const TraceFlags& flags) {
 
   for (const auto& topic : records.missing_topics)
     std::cerr << "fte: topic " << topic << " does not exist; not read\n";
-  if (rows.error) std::cerr << "fte: the table rows could not be read: " << *rows.error << "\n";
+  // The text output says it among the rows already.
+  if (rows.error && flags.json) std::cerr << "fte: the table rows could not be read: " << *rows.error << "\n";
   if (records.error) {
     std::cerr << "fte: " << *records.error << "\n";
     return kExitFailure;
