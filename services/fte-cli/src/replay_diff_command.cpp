@@ -173,7 +173,14 @@ pqxx::connection open_database(const std::string& url, const std::string& what) 
 int replay_diff(const Context& context, const DiffFlags& flags) {
   const auto live_url = database_url(context);
   auto live = open_database(live_url, "the live database " + database_name_of(live_url));
-  const auto sandbox = find_sandbox(live, flags.name);
+  const auto sandbox = [&] {
+    try {
+      return find_sandbox(live, flags.name);
+    } catch (const pqxx::undefined_table&) {
+      throw std::runtime_error("the live database " + database_name_of(live_url) +
+                               " has no replays table: it predates migration 0007 (fte migrate applies it)");
+    }
+  }();
   auto sandbox_db = open_database(with_database_name(live_url, sandbox.database_name),
                                   "the database " + sandbox.database_name + " of sandbox " + sandbox.name +
                                       " (fte replay rm " + sandbox.name + " cleans up a broken one)");
