@@ -253,6 +253,7 @@ void add_replay_diff_command(CLI::App& replay, std::function<int(const Context&)
   cmd->add_flag("--exit-code", flags->exit_code,
                 "Exit 3 when any message is not the same (changed, pending in the sandbox, or on one side only)");
   cmd->add_option("--timeout-ms", flags->timeout_ms, "How long to wait for Kafka (the sandbox's topics)")
+      ->check(CLI::Range(1, 3'600'000))
       ->capture_default_str();
   cmd->footer(R"(Messages are matched by their inbound event id (a sandbox replay keeps it) and shown by
 correlation id. Compared: outcome (answered, escalated), knowledge-base article and its

@@ -238,6 +238,7 @@ void print_rows(const Rows& rows, const std::string& correlation_id) {
 }
 
 int trace(const Context& context, const TraceFlags& flags) {
+  if (flags.correlation_id.empty()) throw UsageError("the correlation id is empty");
   const auto records = read_records(context, flags);
   const auto rows = read_rows(context, flags.correlation_id);
   const auto dlq_records = std::count_if(records.hits.begin(), records.hits.end(),
@@ -289,8 +290,12 @@ void add_trace_command(CLI::App& app, std::function<int(const Context&)>& run) {
   auto flags = std::make_shared<TraceFlags>();
   cmd->add_option("correlation-id", flags->correlation_id, "The correlation id (the gateway's 202 answer has it)")
       ->required();
-  cmd->add_option("--since-minutes", flags->since_minutes, "How far back to look in the topics")->capture_default_str();
-  cmd->add_option("--timeout-ms", flags->timeout_ms, "How long to wait for Kafka")->capture_default_str();
+  cmd->add_option("--since-minutes", flags->since_minutes, "How far back to look in the topics")
+      ->check(CLI::Range(1, 366 * 24 * 60))
+      ->capture_default_str();
+  cmd->add_option("--timeout-ms", flags->timeout_ms, "How long to wait for Kafka")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
   cmd->add_flag("--json", flags->json,
                 "Print JSON: {\"records\": [...], \"rows\": {\"database\", \"messages\": [...] or \"error\"}}");
   cmd->footer(R"(The topic records carrying the correlation id (DLQ records with their dlq.reason and
