@@ -200,8 +200,9 @@ int replay_diff(const Context& context, const DiffFlags& flags) {
     decided.insert(d.inbound.source_event_id);
   auto undecided = find_undecided(context, sandbox, decided, std::chrono::milliseconds(flags.timeout_ms), notes);
 
-  // The same messages as the live run stored them: every sandbox message
-  // keeps its event id (PLAN, Sandbox).
+  // The same messages as the live run stored them: a sandbox replay copies
+  // records with their event ids, so a sandbox message has the live one's
+  // source_event_id (ADR 0013).
   DecisionQuery live_query;
   live_query.source_event_ids.assign(decided.begin(), decided.end());
   for (auto& d : undecided.pending) {

@@ -16,9 +16,10 @@
 namespace fte::cli {
 namespace {
 
-// Headers named by the engineers' tools contract (docs/adr 0013, PLAN): a
-// DLQ record's stable reason code and consumer group, a re-driven record's
-// count and run id, a live replay's original event id and replay id.
+// Headers of the engineers' tools (issue 9; replay semantics in ADR 0013):
+// a DLQ record's stable reason code and consumer group, a re-driven
+// record's count and run id, a live replay's original event id and replay
+// id. Spelled out here until libs/kafka names them all.
 constexpr std::string_view kDlqReason = "dlq.reason";
 constexpr std::string_view kDlqGroup = "dlq.group";
 constexpr std::string_view kRedriveCount = "redrive.count";
