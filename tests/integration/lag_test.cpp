@@ -18,6 +18,7 @@
 #include "fte/kafka/topic_admin.hpp"
 #include "fte/kafka/topics.hpp"
 #include "fte/testing/child_process.hpp"
+#include "fte/testing/command.hpp"
 #include "fte/testing/stack.hpp"
 
 namespace fte::testing {
@@ -214,8 +215,9 @@ protected:
   }
 
   CommandResult run_fte(const std::string& args, const std::string& bootstrap = {}) const {
-    return run_command("FTE_KAFKA_BOOTSTRAP='" + (bootstrap.empty() ? stack.kafka_bootstrap : bootstrap) +
-                       "' FTE_TOPIC_PREFIX='" + prefix + "' " + FTE_CLI_PATH + " " + args);
+    return run_command(
+        FTE_CLI_PATH, args,
+        {{"FTE_KAFKA_BOOTSTRAP", bootstrap.empty() ? stack.kafka_bootstrap : bootstrap}, {"FTE_TOPIC_PREFIX", prefix}});
   }
 
   nlohmann::json lag_json(const std::string& args) const {

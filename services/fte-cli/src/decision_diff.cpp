@@ -103,7 +103,10 @@ std::string reply_text_detail(const Decision* live, const Decision* sandbox) {
   const auto b = sandbox != nullptr ? reply_text(*sandbox) : std::nullopt;
   if (a && b) {
     const auto at = first_difference(*a, *b);
-    return "differs from character " + std::to_string(at + 1) + ": " + excerpt(*a, at) + " -> " + excerpt(*b, at);
+    const auto characters_before = static_cast<std::size_t>(std::count_if(
+        a->begin(), a->begin() + static_cast<std::ptrdiff_t>(at), [](char c) { return !is_continuation_byte(c); }));
+    return "differs from character " + std::to_string(characters_before + 1) + ": " + excerpt(*a, at) + " -> " +
+           excerpt(*b, at);
   }
   return (a ? excerpt(*a, 0) : std::string(kNone)) + " -> " + (b ? excerpt(*b, 0) : std::string(kNone));
 }

@@ -16,21 +16,30 @@ namespace {
 constexpr const char* kInboundColumns =
     "SELECT m.id::text, m.source_event_id, coalesce(m.correlation_id, ''), m.customer_id::text, m.channel, "
     "m.sender, m.status, m.subject, m.body, (extract(epoch FROM m.created_at) * 1000000)::bigint, "
-    "t.id::text, t.status, t.priority, t.subject, t.category "
+    "t.id::text, t.status, t.priority, t.subject, t.category, m.conversation_id::text "
     "FROM messages m LEFT JOIN tickets t ON t.id = m.ticket_id "
     "WHERE m.direction = 'inbound' AND m.source_event_id IS NOT NULL ";
 constexpr const char* kInboundOrder = " ORDER BY m.created_at, m.source_event_id";
-constexpr const char* kInboundSelected =
+// Each condition alone when only one is asked for: the event id is indexed
+// (messages_inbound_source_event_uq), the correlation id is not, and an OR
+// of the two would scan the table for a replay diff's event ids too.
+constexpr const char* kInboundByEvent = "AND m.source_event_id = ANY($1::text[])";
+constexpr const char* kInboundByCorrelation = "AND m.correlation_id = ANY($1::text[])";
+constexpr const char* kInboundByEither =
     "AND (m.source_event_id = ANY($1::text[]) OR m.correlation_id = ANY($2::text[]))";
 
 // The agent-worker writes one reply per message (its id is derived from
 // the event id); should there ever be more, the first one is the answer.
+// A reply is in its message's conversation: that finds it through an
+// index (messages_conversation_idx), where source_event_id is indexed for
+// inbound rows only.
 constexpr const char* kRepliesSql =
     "SELECT o.source_event_id, o.id::text, o.status, o.body, o.kb_article_id, kb.slug, kb.title, o.kb_score, "
     "o.provider_message_id, o.attempts, o.last_error, (extract(epoch FROM o.sent_at) * 1000000)::bigint, "
     "(extract(epoch FROM o.created_at) * 1000000)::bigint "
     "FROM messages o LEFT JOIN knowledge_base kb ON kb.id = o.kb_article_id "
-    "WHERE o.direction = 'outbound' AND o.source_event_id = ANY($1::text[]) ORDER BY o.created_at, o.id";
+    "WHERE o.conversation_id = ANY($2::uuid[]) AND o.direction = 'outbound' AND o.source_event_id = ANY($1::text[]) "
+    "ORDER BY o.created_at, o.id";
 
 // Every escalation row of a message names it in message_id (the agent's
 // decision and the dispatcher's "reply not delivered" alike); the agent's
@@ -63,7 +72,7 @@ std::vector<Decision> read_decisions(ReadOnlySnapshot& tx, const pqxx::result& i
   std::vector<Decision> decisions;
   decisions.reserve(inbound_rows.size());
   std::map<std::string, std::size_t> by_source_event, by_message, by_agent_escalation;
-  pg::ArrayLiteral source_events, message_ids, agent_escalations;
+  pg::ArrayLiteral source_events, message_ids, agent_escalations, conversations;
   for (const auto& row : inbound_rows) {
     Decision d;
     d.inbound = InboundRow{row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<std::string>(),
@@ -80,13 +89,14 @@ std::vector<Decision> read_decisions(ReadOnlySnapshot& tx, const pqxx::result& i
     const auto escalation_event = agent_escalation_event_id(d.inbound.source_event_id);
     by_agent_escalation.emplace(escalation_event, index);
     source_events.add(d.inbound.source_event_id);
+    conversations.add(row[15].as<std::string>());
     message_ids.add(d.inbound.id);
     agent_escalations.add(escalation_event);
     decisions.push_back(std::move(d));
   }
   if (decisions.empty()) return decisions;
 
-  for (const auto& row : tx.exec_params(kRepliesSql, source_events.str())) {
+  for (const auto& row : tx.exec_params(kRepliesSql, source_events.str(), conversations.str())) {
     auto& d = decisions.at(by_source_event.at(row[0].as<std::string>()));
     if (d.reply) continue;
     ReplyRow reply;
@@ -261,8 +271,12 @@ std::vector<Decision> load_decisions(pqxx::connection& connection, const Decisio
   for (const auto& id : query.correlation_ids)
     correlations.add(id);
   ReadOnlySnapshot tx(connection);
-  const auto inbound = tx.exec_params(std::string(kInboundColumns) + kInboundSelected + kInboundOrder,
-                                      source_events.str(), correlations.str());
+  const std::string select = kInboundColumns;
+  const auto inbound =
+      query.correlation_ids.empty() ? tx.exec_params(select + kInboundByEvent + kInboundOrder, source_events.str())
+      : query.source_event_ids.empty()
+          ? tx.exec_params(select + kInboundByCorrelation + kInboundOrder, correlations.str())
+          : tx.exec_params(select + kInboundByEither + kInboundOrder, source_events.str(), correlations.str());
   return read_decisions(tx, inbound);
 }
 

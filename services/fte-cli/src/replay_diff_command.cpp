@@ -108,12 +108,14 @@ Undecided find_undecided(const Context& context, const Sandbox& sandbox, const s
   const auto topics = kafka::TopicNames::with_prefix(*sandbox.topic_prefix);
   const auto settings = kafka::ClientSettings::from_env(context.env, "fte-cli");
   try {
-    const auto described = kafka::TopicAdmin(settings, context.logger, timeout).describe({topics.tickets_incoming});
-    if (described.empty() || !described[0].exists) {
+    const auto described =
+        kafka::TopicAdmin(settings, context.logger, timeout).describe({topics.tickets_incoming, topics.dlq});
+    if (described.size() != 2 || !described[0].exists) {
       notes.push_back("the sandbox's topic " + topics.tickets_incoming +
                       " does not exist: messages the sandbox has not decided are not listed");
       return out;
     }
+    const bool has_dlq = described[1].exists;
     kafka::TopicReader reader(settings, context.logger, timeout);
     std::set<std::string> seen;
     reader.read_to_end(topics.tickets_incoming, std::nullopt, [&](const kafka::ConsumedRecord& record) {
@@ -131,11 +133,9 @@ Undecided find_undecided(const Context& context, const Sandbox& sandbox, const s
       d.outcome = Outcome::pending;
       out.pending.push_back(std::move(d));
     });
-    if (out.pending.empty()) return out;
     // A message the sandbox's agent-worker gave up on will never be
     // decided: say so rather than "did not finish".
-    const auto dlq = kafka::TopicAdmin(settings, context.logger, timeout).describe({topics.dlq});
-    if (dlq.empty() || !dlq[0].exists) return out;
+    if (out.pending.empty() || !has_dlq) return out;
     reader.read_to_end(topics.dlq, std::nullopt, [&](const kafka::ConsumedRecord& record) {
       const auto parsed = events::parse_event(record.value, record.headers);
       const auto* event = std::get_if<events::CloudEvent>(&parsed);
@@ -173,7 +173,14 @@ pqxx::connection open_database(const std::string& url, const std::string& what) 
 int replay_diff(const Context& context, const DiffFlags& flags) {
   const auto live_url = database_url(context);
   auto live = open_database(live_url, "the live database " + database_name_of(live_url));
-  const auto sandbox = find_sandbox(live, flags.name);
+  const auto sandbox = [&] {
+    try {
+      return find_sandbox(live, flags.name);
+    } catch (const pqxx::undefined_table&) {
+      throw std::runtime_error("the live database " + database_name_of(live_url) +
+                               " has no replays table: it predates migration 0007 (fte migrate applies it)");
+    }
+  }();
   auto sandbox_db = open_database(with_database_name(live_url, sandbox.database_name),
                                   "the database " + sandbox.database_name + " of sandbox " + sandbox.name +
                                       " (fte replay rm " + sandbox.name + " cleans up a broken one)");
@@ -193,8 +200,9 @@ int replay_diff(const Context& context, const DiffFlags& flags) {
     decided.insert(d.inbound.source_event_id);
   auto undecided = find_undecided(context, sandbox, decided, std::chrono::milliseconds(flags.timeout_ms), notes);
 
-  // The same messages as the live run stored them: every sandbox message
-  // keeps its event id (PLAN, Sandbox).
+  // The same messages as the live run stored them: a sandbox replay copies
+  // records with their event ids, so a sandbox message has the live one's
+  // source_event_id (ADR 0013).
   DecisionQuery live_query;
   live_query.source_event_ids.assign(decided.begin(), decided.end());
   for (auto& d : undecided.pending) {
@@ -246,6 +254,7 @@ void add_replay_diff_command(CLI::App& replay, std::function<int(const Context&)
   cmd->add_flag("--exit-code", flags->exit_code,
                 "Exit 3 when any message is not the same (changed, pending in the sandbox, or on one side only)");
   cmd->add_option("--timeout-ms", flags->timeout_ms, "How long to wait for Kafka (the sandbox's topics)")
+      ->check(CLI::Range(1, 3'600'000))
       ->capture_default_str();
   cmd->footer(R"(Messages are matched by their inbound event id (a sandbox replay keeps it) and shown by
 correlation id. Compared: outcome (answered, escalated), knowledge-base article and its

@@ -16,9 +16,10 @@
 namespace fte::cli {
 namespace {
 
-// Headers named by the engineers' tools contract (docs/adr 0013, PLAN): a
-// DLQ record's stable reason code and consumer group, a re-driven record's
-// count and run id, a live replay's original event id and replay id.
+// Headers of the engineers' tools (issue 9; replay semantics in ADR 0013):
+// a DLQ record's stable reason code and consumer group, a re-driven
+// record's count and run id, a live replay's original event id and replay
+// id. Spelled out here until libs/kafka names them all.
 constexpr std::string_view kDlqReason = "dlq.reason";
 constexpr std::string_view kDlqGroup = "dlq.group";
 constexpr std::string_view kRedriveCount = "redrive.count";
@@ -128,9 +129,11 @@ Rows read_rows(const Context& context, const std::string& correlation_id) {
   } catch (const std::exception& e) {
     // libpq's message, on one line (it names host and port, never the
     // password a URL may carry).
-    std::string message(trim(e.what()));
-    std::replace_if(
-        message.begin(), message.end(), [](char c) { return c == '\n' || c == '\t'; }, ' ');
+    std::string message;
+    for (const char c : trim(e.what())) {
+      const bool space = c == ' ' || c == '\n' || c == '\t';
+      if (!space || (!message.empty() && message.back() != ' ')) message.push_back(space ? ' ' : c);
+    }
     out.error = std::move(message);
   }
   return out;
@@ -236,6 +239,7 @@ void print_rows(const Rows& rows, const std::string& correlation_id) {
 }
 
 int trace(const Context& context, const TraceFlags& flags) {
+  if (flags.correlation_id.empty()) throw UsageError("the correlation id is empty");
   const auto records = read_records(context, flags);
   const auto rows = read_rows(context, flags.correlation_id);
   const auto dlq_records = std::count_if(records.hits.begin(), records.hits.end(),
@@ -264,7 +268,8 @@ int trace(const Context& context, const TraceFlags& flags) {
 
   for (const auto& topic : records.missing_topics)
     std::cerr << "fte: topic " << topic << " does not exist; not read\n";
-  if (rows.error) std::cerr << "fte: the table rows could not be read: " << *rows.error << "\n";
+  // The text output says it among the rows already.
+  if (rows.error && flags.json) std::cerr << "fte: the table rows could not be read: " << *rows.error << "\n";
   if (records.error) {
     std::cerr << "fte: " << *records.error << "\n";
     return kExitFailure;
@@ -286,8 +291,12 @@ void add_trace_command(CLI::App& app, std::function<int(const Context&)>& run) {
   auto flags = std::make_shared<TraceFlags>();
   cmd->add_option("correlation-id", flags->correlation_id, "The correlation id (the gateway's 202 answer has it)")
       ->required();
-  cmd->add_option("--since-minutes", flags->since_minutes, "How far back to look in the topics")->capture_default_str();
-  cmd->add_option("--timeout-ms", flags->timeout_ms, "How long to wait for Kafka")->capture_default_str();
+  cmd->add_option("--since-minutes", flags->since_minutes, "How far back to look in the topics")
+      ->check(CLI::Range(1, 366 * 24 * 60))
+      ->capture_default_str();
+  cmd->add_option("--timeout-ms", flags->timeout_ms, "How long to wait for Kafka")
+      ->check(CLI::Range(1, 3'600'000))
+      ->capture_default_str();
   cmd->add_flag("--json", flags->json,
                 "Print JSON: {\"records\": [...], \"rows\": {\"database\", \"messages\": [...] or \"error\"}}");
   cmd->footer(R"(The topic records carrying the correlation id (DLQ records with their dlq.reason and

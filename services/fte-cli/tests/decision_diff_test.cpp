@@ -268,6 +268,20 @@ TEST(DiffTable, AReplyTextIsShownFromWhereItDiffers) {
   EXPECT_NE(text.find("they are sent monthly.\""), std::string::npos) << text;
 }
 
+TEST(DiffTable, ThePlaceOfADifferenceCountsCharactersNotBytes) {
+  // "é" is two bytes, and the texts differ inside the second "é" sequence
+  // (U+00E9 against U+00E8 share their first byte).
+  std::ostringstream out;
+  print_table(out,
+              compare_decisions({answered("a", 3, "x", 0.5, "caf\u00e9 cr\u00e9me")},
+                                {answered("a", 3, "x", 0.5, "caf\u00e9 cr\u00e8me")}),
+              false);
+  EXPECT_NE(
+      out.str().find("reply text: differs from character 8: \"caf\u00e9 cr\u00e9me\" -> \"caf\u00e9 cr\u00e8me\""),
+      std::string::npos)
+      << out.str();
+}
+
 TEST(DiffTable, APendingMessageSaysTheSandboxDidNotDecide) {
   auto report = compare_decisions({answered("a", 3, "reset-password", 0.61, kReset)}, {pending("a")});
   std::ostringstream out;
