@@ -133,6 +133,18 @@ class Replay(ChannelTestCase):
         self.assertEqual(self.live_counts(), before)
         self.assertEqual(len(self.twilio_all()), sent_before)
 
+        # The later stages find the rows the earlier ones made: the escalation
+        # service, replayed alone, files the same escalation.
+        escalations = "esc" + nonce()[:6]
+        self.addCleanup(self.remove_sandbox, escalations)
+        outcome = self.fte_json("replay", "--name", escalations, "--customer", phone, "--topic", "fte.escalations")
+        self.assertEqual((outcome["escalations"], outcome["dead_lettered"]), (1, 0), outcome)
+        esc_db, _ = self.sandbox_db(escalations)
+        self.assertEqual(esc_db.rows("SELECT reason, source_event_id FROM escalations"),
+                         self.stack.db.rows("SELECT e.reason, e.source_event_id FROM escalations e JOIN "
+                                            "customer_identifiers i ON i.customer_id = e.customer_id "
+                                            "WHERE i.value = :'phone'", phone=phone))
+
         # rm: topics, groups and database gone, the audit row says removed.
         self.fte("replay", "rm", name)
         self.assertEqual(self.stack.db.count("SELECT count(*) FROM pg_database WHERE datname = :'d'", d=database), 0)

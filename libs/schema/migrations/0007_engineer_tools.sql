@@ -20,7 +20,8 @@ CREATE TABLE replays (
     selection        jsonb       NOT NULL,  -- topics, time range, offsets, customers, correlation id
     topic_prefix     text,                  -- sandbox: the prefix of its topics and groups
     database_name    text,                  -- sandbox: its scratch database
-    first_record_at  timestamptz,           -- sandbox: its state is the customers' before this
+    first_record_at  timestamptz,           -- sandbox: the selected records' time span, which
+    last_record_at   timestamptz,           --   bounds the state copied (ADR 0013)
     customer_ids     uuid[],                -- sandbox: whose state it copied
     records_selected bigint      NOT NULL DEFAULT 0,
     records_copied   bigint      NOT NULL DEFAULT 0,

@@ -65,11 +65,8 @@ std::vector<std::string> replay_topics(const ReplayFlags& flags, const std::stri
   // One stage of the pipeline at a time: the normalizer writes the tickets
   // topic and the agent the escalations, so replaying a stage together with
   // its output would act on the same messages twice.
-  const auto stage = [](const std::string& t) {
-    return t == kafka::topics::kTicketsIncoming ? 1 : t == kafka::topics::kEscalations ? 2 : 0;
-  };
   for (const auto& t : topics) {
-    if (stage(t) != stage(topics.front())) {
+    if (stage_of(t) != stage_of(topics.front())) {
       throw UsageError("replay one stage at a time: " + topics.front() + " and " + t +
                        " are written one from the other (the channel topics, or fte.tickets.incoming, or "
                        "fte.escalations)");
@@ -111,11 +108,20 @@ std::vector<SelectedRecord> read_selection(const Context& context, const ReplayS
   return records;
 }
 
-std::chrono::system_clock::time_point first_record_time(const std::vector<SelectedRecord>& records) {
-  std::int64_t first = records.front().record.timestamp_ms;
-  for (const auto& r : records)
-    first = std::min(first, r.record.timestamp_ms);
-  return std::chrono::system_clock::time_point(std::chrono::milliseconds(first));
+// What the sandbox's database starts from: the stage, the customers, and
+// the selected records' time span.
+SandboxState sandbox_state(pqxx::connection& live, const ReplaySelection& selection,
+                           const std::vector<SelectedRecord>& records) {
+  auto [first, last] = std::minmax_element(records.begin(), records.end(), [](const auto& a, const auto& b) {
+    return a.record.timestamp_ms < b.record.timestamp_ms;
+  });
+  const auto at = [](std::int64_t ms) { return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)); };
+  return SandboxState{stage_of(selection.contract_topics.front()), customers_of(live, records),
+                      at(first->record.timestamp_ms), at(last->record.timestamp_ms)};
+}
+
+std::int64_t millis(std::chrono::system_clock::time_point at) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
 }
 
 void finish_replay_row(pqxx::connection& live, const std::string& id, const std::string& status, std::int64_t copied,
@@ -134,17 +140,17 @@ struct SandboxRow {
   std::string id;
   std::string status;
   std::vector<std::string> input_topics; ///< contract names
-  std::set<std::string> customer_ids;
-  std::chrono::system_clock::time_point first_record_at;
+  SandboxState state;
 };
 
 std::optional<SandboxRow> find_sandbox(pqxx::connection& live, const std::string& name) {
   pqxx::read_transaction tx(live);
-  const auto rows =
-      tx.exec_params("SELECT id::text, status, selection::text, coalesce(array_to_string(customer_ids, ','), ''), "
-                     "(extract(epoch FROM first_record_at) * 1000)::bigint FROM replays "
-                     "WHERE target = 'sandbox' AND name = $1 AND status <> 'removed'",
-                     name);
+  const auto rows = tx.exec_params(
+      "SELECT id::text, status, selection::text, coalesce(array_to_string(customer_ids, ','), ''), "
+      "(extract(epoch FROM first_record_at) * 1000)::bigint, (extract(epoch FROM last_record_at) * 1000)::bigint "
+      "FROM replays "
+      "WHERE target = 'sandbox' AND name = $1 AND status <> 'removed'",
+      name);
   if (rows.empty()) return std::nullopt;
   SandboxRow row;
   row.id = rows[0][0].as<std::string>();
@@ -153,11 +159,16 @@ std::optional<SandboxRow> find_sandbox(pqxx::connection& live, const std::string
   const auto ids = rows[0][3].as<std::string>();
   for (std::size_t start = 0; start < ids.size();) {
     const auto comma = ids.find(',', start);
-    row.customer_ids.insert(ids.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    row.state.customer_ids.insert(ids.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     start = comma == std::string::npos ? ids.size() : comma + 1;
   }
-  row.first_record_at = std::chrono::system_clock::time_point(
-      std::chrono::milliseconds(rows[0][4].is_null() ? 0 : rows[0][4].as<long long>()));
+  const auto at = [&](int column) {
+    return std::chrono::system_clock::time_point(
+        std::chrono::milliseconds(rows[0][column].is_null() ? 0 : rows[0][column].as<long long>()));
+  };
+  row.state.first_record = at(4);
+  row.state.last_record = at(5);
+  row.state.stage = stage_of(row.input_topics.front());
   return row;
 }
 
@@ -239,10 +250,10 @@ int replay_into_sandbox(const Context& context, const ReplayFlags& flags) {
                      "fte replay diff " + names.name + " compares it, fte replay rm " + names.name + " removes it");
   }
   const auto records = read_selection(context, selection);
-  const auto customers = customers_of(live, records);
-  const auto before = first_record_time(records);
+  const auto state = sandbox_state(live, selection, records);
+  const auto& customers = state.customer_ids;
   std::cerr << "selected " << records.size() << " records of " << customers.size() << " customer(s), from "
-            << format_rfc3339(before) << "\n";
+            << format_rfc3339(state.first_record) << " to " << format_rfc3339(state.last_record) << "\n";
   if (flags.dry_run) {
     std::cout << nlohmann::json{{"dry_run", true},
                                 {"sandbox", names.name},
@@ -261,11 +272,11 @@ int replay_into_sandbox(const Context& context, const ReplayFlags& flags) {
       ids.add(id);
     pqxx::work tx(live);
     tx.exec_params0("INSERT INTO replays (id, name, target, requested_by, selection, topic_prefix, database_name, "
-                    "first_record_at, customer_ids, records_selected, customers) VALUES ($1::uuid, $2, 'sandbox', $3, "
-                    "$4::jsonb, $5, $6, to_timestamp($7::double precision / 1000), $8::uuid[], $9, $10)",
+                    "first_record_at, last_record_at, customer_ids, records_selected, customers) VALUES ($1::uuid, $2, "
+                    "'sandbox', $3, $4::jsonb, $5, $6, to_timestamp($7::double precision / 1000), "
+                    "to_timestamp($8::double precision / 1000), $9::uuid[], $10, $11)",
                     replay_id, names.name, actor(context.env), selection.to_json().dump(), names.topic_prefix,
-                    names.database,
-                    std::chrono::duration_cast<std::chrono::milliseconds>(before.time_since_epoch()).count(), ids.str(),
+                    names.database, millis(state.first_record), millis(state.last_record), ids.str(),
                     static_cast<std::int64_t>(records.size()), static_cast<std::int64_t>(customers.size()));
     tx.commit();
   }
@@ -275,7 +286,7 @@ int replay_into_sandbox(const Context& context, const ReplayFlags& flags) {
               << "*\n";
     create_sandbox_database(live, names, context.logger);
     pqxx::connection sandbox(names.database_url);
-    (void)copy_live_state(live, sandbox, customers, before, /*with_knowledge_base=*/true);
+    (void)copy_live_state(live, sandbox, state, /*with_knowledge_base=*/true);
     create_sandbox_topics(settings_of(context), context.logger, selection.topic_prefix, names);
     Progress progress("records copied", static_cast<std::int64_t>(records.size()), std::cerr, stderr_is_terminal());
     copied = copy_records_into_sandbox(context.env, context.logger, records, names, replay_id, progress);
@@ -312,8 +323,7 @@ int rerun_sandbox(const Context& context, const std::string& name, const ReplayF
   const auto names = SandboxNames::derive(name, topic_prefix(context), live_url);
   if (row->status != "held") {
     std::cerr << "resetting sandbox " << name << " (its knowledge base is kept)\n";
-    reset_sandbox(live, settings_of(context), context.logger, names, row->input_topics, row->customer_ids,
-                  row->first_record_at);
+    reset_sandbox(live, settings_of(context), context.logger, names, row->input_topics, row->state);
   }
   {
     pqxx::work tx(live);

@@ -42,6 +42,12 @@ template <class... Params> std::string json_rows(pqxx::work& tx, const std::stri
 
 } // namespace
 
+ReplayStage stage_of(std::string_view contract_topic) {
+  if (contract_topic == kafka::topics::kTicketsIncoming) return ReplayStage::tickets;
+  if (contract_topic == kafka::topics::kEscalations) return ReplayStage::escalations;
+  return ReplayStage::channels;
+}
+
 SandboxNames SandboxNames::derive(const std::string& name, const std::string& live_topic_prefix,
                                   const std::string& live_database_url) {
   if (!valid_name(name)) {
@@ -89,37 +95,55 @@ void create_sandbox_database(pqxx::connection& live, const SandboxNames& names, 
 }
 
 std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connection& sandbox,
-                                            const std::set<std::string>& customer_ids,
-                                            std::chrono::system_clock::time_point before, bool with_knowledge_base) {
+                                            const SandboxState& state, bool with_knowledge_base) {
   pg::ArrayLiteral ids;
-  for (const auto& id : customer_ids)
+  for (const auto& id : state.customer_ids)
     ids.add(id);
-  const auto before_text = format_rfc3339(before);
+  // What the replayed stage finds in place rather than makes (ADR 0013):
+  //  - the normalizer makes customers, so a channel replay copies only those
+  //    that existed before its first record; the later stages never make
+  //    one, so every selected customer is there for them;
+  //  - the agent makes conversations and tickets, so the channel and ticket
+  //    stages get those from before the first record; the escalation stage
+  //    needs the agent's rows of the messages it escalates, up to the last.
+  const bool all_customers = state.stage != ReplayStage::channels;
+  const auto cut = format_rfc3339(state.stage == ReplayStage::escalations ? state.last_record + std::chrono::seconds(1)
+                                                                          : state.first_record);
+  const std::string customer_cut = all_customers ? "" : " AND c.created_at < $2::timestamptz";
   std::map<std::string, std::string> exported;
   {
     pqxx::work tx(live, "replay: read live state");
     tx.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     exported["knowledge_base"] =
         json_rows(tx, "SELECT id, slug, title, body, tags, created_at, updated_at FROM knowledge_base");
+    const std::string selected = "FROM customers c WHERE c.id = ANY($1::uuid[])" + customer_cut;
     exported["customers"] =
-        json_rows(tx, "SELECT * FROM customers WHERE id = ANY($1::uuid[]) AND created_at < $2::timestamptz", ids.str(),
-                  before_text);
-    exported["customer_identifiers"] =
-        json_rows(tx,
-                  "SELECT i.* FROM customer_identifiers i JOIN customers c ON c.id = i.customer_id "
-                  "WHERE c.id = ANY($1::uuid[]) AND c.created_at < $2::timestamptz AND i.created_at < $2::timestamptz",
-                  ids.str(), before_text);
+        json_rows(tx, "SELECT c.* " + selected + " AND $2::timestamptz IS NOT NULL", ids.str(), cut);
+    exported["customer_identifiers"] = json_rows(
+        tx,
+        "SELECT i.* FROM customer_identifiers i JOIN customers c ON c.id = i.customer_id "
+        "WHERE c.id = ANY($1::uuid[])" +
+            customer_cut + (all_customers ? " AND $2::timestamptz IS NOT NULL" : " AND i.created_at < $2::timestamptz"),
+        ids.str(), cut);
     exported["conversations"] = json_rows(tx,
                                           "SELECT v.* FROM conversations v JOIN customers c ON c.id = v.customer_id "
-                                          "WHERE c.id = ANY($1::uuid[]) AND c.created_at < $2::timestamptz "
-                                          "AND v.started_at < $2::timestamptz",
-                                          ids.str(), before_text);
-    exported["tickets"] = json_rows(tx,
-                                    "SELECT t.* FROM tickets t JOIN conversations v ON v.id = t.conversation_id "
-                                    "JOIN customers c ON c.id = t.customer_id "
-                                    "WHERE c.id = ANY($1::uuid[]) AND c.created_at < $2::timestamptz "
-                                    "AND v.started_at < $2::timestamptz AND t.created_at < $2::timestamptz",
-                                    ids.str(), before_text);
+                                          "WHERE c.id = ANY($1::uuid[])" +
+                                              customer_cut + " AND v.started_at < $2::timestamptz",
+                                          ids.str(), cut);
+    exported["tickets"] =
+        json_rows(tx,
+                  "SELECT t.* FROM tickets t JOIN conversations v ON v.id = t.conversation_id "
+                  "JOIN customers c ON c.id = t.customer_id WHERE c.id = ANY($1::uuid[])" +
+                      customer_cut + " AND v.started_at < $2::timestamptz AND t.created_at < $2::timestamptz",
+                  ids.str(), cut);
+    exported["messages"] =
+        state.stage != ReplayStage::escalations
+            ? "[]"
+            : json_rows(tx,
+                        "SELECT m.* FROM messages m JOIN conversations v ON v.id = m.conversation_id "
+                        "WHERE m.customer_id = ANY($1::uuid[]) AND v.started_at < $2::timestamptz "
+                        "AND m.created_at < $2::timestamptz",
+                        ids.str(), cut);
     tx.commit();
   }
   std::map<std::string, long> copied;
@@ -137,7 +161,7 @@ std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connec
     (void)tx.exec("SELECT setval(pg_get_serial_sequence('knowledge_base', 'id'), "
                   "greatest((SELECT max(id) FROM knowledge_base), 1))");
   }
-  for (const auto* table : {"customers", "customer_identifiers", "conversations", "tickets"}) {
+  for (const auto* table : {"customers", "customer_identifiers", "conversations", "tickets", "messages"}) {
     const std::string name(table);
     const char* overriding = name == "customer_identifiers" ? " OVERRIDING SYSTEM VALUE" : "";
     copied[name] = tx.exec_params("INSERT INTO " + name + overriding +
@@ -150,9 +174,11 @@ std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connec
   // A ticket changed after the first replayed record was open (or
   // answered) before it: a later message found it and continued it. Its
   // state at that moment is not kept anywhere, so it starts open.
-  tx.exec_params0("UPDATE tickets SET status = 'open' WHERE updated_at >= $1::timestamptz AND status NOT IN "
-                  "('open', 'answered')",
-                  before_text);
+  if (state.stage != ReplayStage::escalations) {
+    tx.exec_params0("UPDATE tickets SET status = 'open' WHERE updated_at >= $1::timestamptz AND status NOT IN "
+                    "('open', 'answered')",
+                    cut);
+  }
   tx.commit();
   return copied;
 }
@@ -352,7 +378,7 @@ void wait_until_drained(const kafka::ClientSettings& settings, const SandboxName
 
 void reset_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings, const Logger& logger,
                    const SandboxNames& names, const std::vector<std::string>& input_contract_topics,
-                   const std::set<std::string>& customer_ids, std::chrono::system_clock::time_point before) {
+                   const SandboxState& state) {
   kafka::TopicAdmin admin(settings, logger, std::chrono::seconds(15));
   const auto sandbox_topics = kafka::TopicNames::with_prefix(names.topic_prefix).all();
   const auto described = admin.describe(sandbox_topics);
@@ -378,7 +404,7 @@ void reset_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings
     if (!tables[0][0].is_null()) tx.exec0("TRUNCATE " + tables[0][0].as<std::string>() + " CASCADE");
     tx.commit();
   }
-  copy_live_state(live, sandbox, customer_ids, before, /*with_knowledge_base=*/false);
+  copy_live_state(live, sandbox, state, /*with_knowledge_base=*/false);
 }
 
 std::vector<std::string> remove_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings,

@@ -40,18 +40,34 @@ struct SandboxNames {
   [[nodiscard]] std::vector<std::string> groups() const;
 };
 
+/// The pipeline stage a replay feeds: the normalizer's channel topics, the
+/// agent's fte.tickets.incoming, or the escalation service's fte.escalations.
+enum class ReplayStage { channels, tickets, escalations };
+
+/// The stage a contract topic feeds.
+[[nodiscard]] ReplayStage stage_of(std::string_view contract_topic);
+
+/// What a sandbox's database state is copied from.
+struct SandboxState {
+  ReplayStage stage = ReplayStage::tickets;
+  std::set<std::string> customer_ids;
+  std::chrono::system_clock::time_point first_record; ///< the earliest selected record's time
+  std::chrono::system_clock::time_point last_record;  ///< the latest
+};
+
 /// Creates the scratch database and applies the migrations this fte carries.
 /// @throws UsageError when it exists already; pqxx errors (no CREATEDB
 /// privilege) as they come, with what to do.
 void create_sandbox_database(pqxx::connection& live, const SandboxNames& names, const Logger& logger);
 
-/// Copies the live knowledge base (same ids) and the customers' rows that
-/// existed before `before` (customers, identifiers, conversations, tickets)
-/// into the sandbox database (the knowledge base only when asked: a re-run
-/// keeps the sandbox's, edits and all). Returns rows copied per table.
+/// Copies the live knowledge base (same ids) and the customers' rows the
+/// replayed stage finds in place rather than makes (customers, identifiers,
+/// conversations, tickets; the agent's messages for the escalation stage),
+/// as they were before the replayed records, into the sandbox database (the
+/// knowledge base only when asked: a re-run keeps the sandbox's, edits and
+/// all). Returns rows copied per table.
 std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connection& sandbox,
-                                            const std::set<std::string>& customer_ids,
-                                            std::chrono::system_clock::time_point before, bool with_knowledge_base);
+                                            const SandboxState& state, bool with_knowledge_base);
 
 /// Creates the sandbox's seven topics with the live topics' partition counts,
 /// replication and retention. @throws AdminError
@@ -105,7 +121,7 @@ void wait_until_drained(const kafka::ClientSettings& settings, const SandboxName
 /// the customers' earlier state again. @throws AdminError, pqxx errors.
 void reset_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings, const Logger& logger,
                    const SandboxNames& names, const std::vector<std::string>& input_contract_topics,
-                   const std::set<std::string>& customer_ids, std::chrono::system_clock::time_point before);
+                   const SandboxState& state);
 
 /// Deletes the sandbox's topics, groups and database (what exists of them).
 /// Returns what it removed, one line each.
