@@ -48,5 +48,7 @@ void add_trace_command(CLI::App& app, std::function<int(const Context&)>& run);
 void add_customers_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte gmail watch|stop|status`.
 void add_gmail_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte dlq list|show|redrive`.
+void add_dlq_command(CLI::App& app, std::function<int(const Context&)>& run);
 
 } // namespace fte::cli
