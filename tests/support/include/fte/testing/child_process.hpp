@@ -16,6 +16,11 @@ class ChildProcess {
 public:
   ChildProcess(const std::string& program, const std::vector<std::string>& args,
                const std::map<std::string, std::string>& extra_env, std::string log_path);
+  /// The same with stderr apart in `stderr_path` and stdin from /dev/null
+  /// (a command whose stdout is data, that must not find a terminal).
+  ChildProcess(const std::string& program, const std::vector<std::string>& args,
+               const std::map<std::string, std::string>& extra_env, std::string log_path,
+               const std::string& stderr_path);
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -32,6 +37,8 @@ public:
   [[nodiscard]] std::string log_tail(std::size_t bytes = 4000) const;
 
 private:
+  void spawn(const std::string& program, const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& extra_env, const std::string* stderr_path);
   bool reap(int& status, bool block);
 
   pid_t pid_ = -1;
@@ -39,5 +46,18 @@ private:
   int exit_status_ = -1;
   std::string log_path_;
 };
+
+/// What a command printed and how it exited.
+struct CommandResult {
+  int exit_code = -1; ///< -1: killed after the timeout
+  std::string out;
+  std::string err;
+};
+
+/// Runs `program` with `args` (no shell) and `extra_env` added to the
+/// environment, stdin from /dev/null, until it exits or `timeout` passes.
+CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
+                          const std::map<std::string, std::string>& extra_env,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(120));
 
 } // namespace fte::testing
