@@ -30,6 +30,26 @@ DlqReason infer_reason(std::string_view error) {
   return DlqReason::retries_exhausted;
 }
 
+// dlq.error is one line (proto/asyncapi.yaml): PostgreSQL's messages carry
+// a CONTEXT or DETAIL line, which would break a header shown line by line.
+std::string one_line(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool in_break = false;
+  for (const char c : text) {
+    if (c == '\n' || c == '\r') {
+      in_break = true;
+      continue;
+    }
+    if (in_break && !out.empty()) out.push_back(' ');
+    in_break = false;
+    out.push_back(c);
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\t'))
+    out.pop_back();
+  return out;
+}
+
 } // namespace
 
 std::string_view to_string(DlqReason reason) noexcept {
@@ -64,7 +84,7 @@ ProducerRecord make_dlq_record(const ConsumedRecord& original, const DeadLetter&
   add(dlq_header::kOriginalTopic, original.topic);
   add(dlq_header::kOriginalPartition, std::to_string(original.partition));
   add(dlq_header::kOriginalOffset, std::to_string(original.offset));
-  add(dlq_header::kError, failure.error);
+  add(dlq_header::kError, one_line(failure.error));
   add(dlq_header::kAttempts, std::to_string(failure.attempts));
   add(dlq_header::kService, failure.service);
   add(dlq_header::kGroup, failure.group);

@@ -72,6 +72,16 @@ TEST(Dlq, ReplacesStaleDlqHeadersOnASecondFailure) {
   EXPECT_EQ(events::find_header(record.headers, "redrive.count"), "2");
 }
 
+TEST(Dlq, WritesTheErrorOnOneLine) {
+  const auto record = make_dlq_record(ticket_record(),
+                                      DeadLetter{DlqReason::retries_exhausted,
+                                                 "ERROR:  refused\nCONTEXT:  PL/pgSQL function f() line 3 at RAISE\r\n",
+                                                 5, "agent-worker", "g"},
+                                      "fte.dlq");
+  EXPECT_EQ(events::find_header(record.headers, "dlq.error"),
+            "ERROR:  refused CONTEXT:  PL/pgSQL function f() line 3 at RAISE");
+}
+
 TEST(Dlq, KeepsANullKeyNull) {
   ConsumedRecord original;
   const auto record = make_dlq_record(original, DeadLetter{}, "fte.dlq");

@@ -248,7 +248,7 @@ nlohmann::json show_json(const Entry& e, const std::string& dlq_topic, const std
 
 void print_show(const Entry& e, const std::string& dlq_topic, const std::vector<RedriveHistory>& history) {
   const auto line = [](const std::string& label, const std::string& value) {
-    std::cout << "  " << std::left << std::setw(16) << label << escape_text(value) << "\n";
+    std::cout << "  " << std::left << std::setw(16) << label << escape_text(value, /*one_line=*/true) << "\n";
   };
   std::cout << "DLQ record " << dlq_topic << " " << e.place() << ", written " << format_ms(e.record.timestamp_ms)
             << "\n";
@@ -289,7 +289,7 @@ void print_show(const Entry& e, const std::string& dlq_topic, const std::vector<
                                                            : "no: " + e.group + " has not processed this event id");
   std::cout << "Headers\n";
   for (const auto& h : e.record.headers)
-    std::cout << "  " << escape_text(h.name) << ": " << escape_text(h.value) << "\n";
+    std::cout << "  " << escape_text(h.name, true) << ": " << escape_text(h.value, true) << "\n";
   const auto payload = pretty_payload(e.record.value);
   std::cout << (payload.is_json ? "Payload (JSON)\n" : "Payload (not JSON; shown as text, escaped)\n") << payload.text
             << "\n";

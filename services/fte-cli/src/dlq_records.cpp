@@ -189,7 +189,7 @@ ListSummary summarize(const std::vector<Entry>& entries,
   return summary;
 }
 
-std::string escape_text(std::string_view text) {
+std::string escape_text(std::string_view text, bool one_line) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
@@ -204,7 +204,7 @@ std::string escape_text(std::string_view text) {
     if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
-      out.push_back('\n');
+      out += one_line ? "\\n" : "\n";
     } else if (c == '\t') {
       out += "\\t";
     } else if (c == '\r') {

@@ -148,9 +148,9 @@ struct Payload {
   std::string text;
 };
 [[nodiscard]] Payload pretty_payload(std::string_view value);
-/// `text` with control characters (but line breaks), backslashes and
-/// invalid UTF-8 escaped as `\t`, `\\`, `\xNN`.
-[[nodiscard]] std::string escape_text(std::string_view text);
+/// `text` with control characters, backslashes and invalid UTF-8 escaped
+/// as `\t`, `\\`, `\xNN`; line breaks stay unless `one_line` (then `\n`).
+[[nodiscard]] std::string escape_text(std::string_view text, bool one_line = false);
 
 // ------------------------------------------------------------ reading
 

@@ -302,6 +302,11 @@ TEST(DlqPayload, JsonIsIndentedAndTextIsEscaped) {
   EXPECT_EQ(text.text, "line 1\nta\\tb\\\\ \\x01 \\xff caf\xc3\xa9 \\xe2\\x82");
 }
 
+TEST(DlqPayload, AHeaderIsShownOnOneLine) {
+  EXPECT_EQ(escape_text("ERROR: x\nCONTEXT: y", /*one_line=*/true), "ERROR: x\\nCONTEXT: y");
+  EXPECT_EQ(escape_text("ERROR: x\nCONTEXT: y"), "ERROR: x\nCONTEXT: y");
+}
+
 TEST(DlqPayload, OverlongAndSurrogateSequencesAreEscaped) {
   EXPECT_EQ(escape_text("\xc0\xaf"), "\\xc0\\xaf");
   EXPECT_EQ(escape_text("\xed\xa0\x80"), "\\xed\\xa0\\x80");

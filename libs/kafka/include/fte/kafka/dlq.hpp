@@ -55,7 +55,7 @@ enum class DlqReason {
 /// original place.
 struct DeadLetter {
   DlqReason reason = DlqReason::retries_exhausted;
-  std::string error; ///< the last error, one line
+  std::string error; ///< the last error; line breaks become spaces in dlq.error
   int attempts = 1;
   std::string service; ///< the consuming service, e.g. agent-worker
   std::string group;   ///< its consumer group, e.g. fte.agent-worker
