@@ -88,12 +88,17 @@ TEST(Dlq, KeepsANullKeyNull) {
   EXPECT_FALSE(record.key.has_value());
 }
 
-TEST(Dlq, ReadsItsOwnHeadersBack) {
+// The DLQ record of a re-driven ticket record that failed again as poison.
+ProducerRecord failed_again(const std::string& redrive_count, const std::string& redrive_id, int attempts) {
   auto original = ticket_record();
-  original.headers.push_back({"redrive.count", "3"});
-  original.headers.push_back({"redrive.id", "r-1"});
-  const auto record = make_dlq_record(
-      original, DeadLetter{DlqReason::poison, "poison: bad", 2, "agent-worker", "fte.agent-worker"}, "fte.dlq");
+  original.headers.push_back({"redrive.count", redrive_count});
+  original.headers.push_back({"redrive.id", redrive_id});
+  return make_dlq_record(
+      original, DeadLetter{DlqReason::poison, "poison: bad", attempts, "agent-worker", "fte.agent-worker"}, "fte.dlq");
+}
+
+TEST(Dlq, ReadsItsOwnHeadersBack) {
+  const auto record = failed_again("3", "r-1", 2);
   const auto read = read_dlq_headers(record.headers);
   EXPECT_EQ(read.original_topic, "fte.tickets.incoming");
   EXPECT_EQ(read.original_partition, 7);
@@ -124,11 +129,8 @@ TEST(Dlq, InfersTheReasonOfRecordsWrittenBeforeDlqReasonExisted) {
 }
 
 TEST(Dlq, ARedriveGoesBackToItsPlaceWithoutDlqHeaders) {
-  auto original = ticket_record();
-  original.headers.push_back({"redrive.count", "1"});
-  original.headers.push_back({"redrive.id", "old-run"});
-  const auto dead = make_dlq_record(
-      original, DeadLetter{DlqReason::poison, "poison: bad", 1, "agent-worker", "fte.agent-worker"}, "fte.dlq");
+  const auto original = ticket_record();
+  const auto dead = failed_again("1", "old-run", 1);
   ConsumedRecord in_dlq;
   in_dlq.topic = "fte.dlq";
   in_dlq.partition = 7;
