@@ -206,6 +206,7 @@ int redrive(const Context& context, const RedriveFlags& flags) {
       std::cout << nlohmann::json{{"redriven", 0},
                                   {"selected", entries.size()},
                                   {"already_processed", already_processed},
+                                  {"older_copies", older_copies},
                                   {"cannot_redrive", unroutable.size()}}
                        .dump(2)
                 << "\n";
@@ -293,6 +294,7 @@ int redrive(const Context& context, const RedriveFlags& flags) {
                                 {"redriven", redriven},
                                 {"failed", failed.size()},
                                 {"already_processed", already_processed},
+                                {"older_copies", older_copies},
                                 {"cannot_redrive", unroutable.size()},
                                 {"records", records}}
                      .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
