@@ -9,7 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "fte/kafka/producer.hpp"
-#include "fte/testing/child_process.hpp"
+#include "fte/testing/command.hpp"
 #include "fte/testing/suite.hpp"
 
 namespace fte::testing {
@@ -85,7 +85,11 @@ protected:
                                                {"FTE_TOPIC_PREFIX", prefix()},
                                                {"FTE_ACTOR", kActor}};
     env.insert(base.begin(), base.end()); // the caller's values win
-    const auto result = run_command(FTE_CLI_PATH, args, env);
+    // stdin from /dev/null: no terminal to confirm on, as in a script.
+    std::string line;
+    for (const auto& arg : args)
+      line += shell_quote(arg) + " ";
+    const auto result = run_command(FTE_CLI_PATH, line + "< /dev/null", env);
     return Cli{result.exit_code, result.out, result.err};
   }
 

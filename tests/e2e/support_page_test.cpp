@@ -17,6 +17,7 @@
 #include <pqxx/pqxx>
 
 #include "fte/common/ids.hpp"
+#include "fte/testing/command.hpp"
 #include "fte/testing/suite.hpp"
 
 namespace fte::testing {
@@ -29,18 +30,6 @@ using namespace std::chrono_literals;
 // HTTP from an ordinary host, so not a secure context. (127.0.0.2 would not
 // do: every 127/8 address counts as potentially trustworthy.)
 constexpr const char* kInsecureHost = "support.test";
-
-std::string shell_quote(const std::string& text) {
-  std::string out = "'";
-  for (const char c : text) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
 
 struct CommandResult {
   int exit_status = -1;

@@ -138,4 +138,11 @@ std::map<std::string, std::string> Environment::rdkafka_properties() const {
   return properties;
 }
 
+std::map<std::string, std::string> Environment::with_name_prefix(std::string_view prefix) const {
+  std::map<std::string, std::string> out;
+  for (auto it = vars_.lower_bound(prefix); it != vars_.end() && it->first.starts_with(prefix); ++it)
+    out.emplace(it->first, it->second);
+  return out;
+}
+
 } // namespace fte

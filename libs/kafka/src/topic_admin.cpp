@@ -198,4 +198,49 @@ void TopicAdmin::remove(const std::vector<std::string>& names) {
   (void)wait_result(queue, "delete topics");
 }
 
+void TopicAdmin::truncate(const std::string& topic, int partitions) {
+  PartitionListHandle offsets(rd_kafka_topic_partition_list_new(partitions));
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(offsets.get(), topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;
+  DeleteRecordsHandle request(rd_kafka_DeleteRecords_new(offsets.get()));
+  auto* raw = request.get();
+  AdminOptionsHandle options(rd_kafka_AdminOptions_new(handle_.get(), RD_KAFKA_ADMIN_OP_DELETERECORDS));
+  QueueHandle queue(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DeleteRecords(handle_.get(), &raw, 1, options.get(), queue.get());
+  const auto event = wait_result(queue, "delete records");
+  const auto* result = rd_kafka_DeleteRecords_result_offsets(rd_kafka_event_DeleteRecords_result(event.get()));
+  for (int i = 0; result != nullptr && i < result->cnt; ++i) {
+    if (result->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw AdminError("delete records of " + topic + "[" + std::to_string(result->elems[i].partition) +
+                       "]: " + rd_kafka_err2str(result->elems[i].err));
+    }
+  }
+}
+
+std::map<std::string, std::string> TopicAdmin::remove_groups(const std::vector<std::string>& groups) {
+  std::map<std::string, std::string> refused;
+  if (groups.empty()) return refused;
+  std::vector<DeleteGroupHandle> owned;
+  std::vector<rd_kafka_DeleteGroup_t*> raw;
+  for (const auto& group : groups) {
+    owned.emplace_back(rd_kafka_DeleteGroup_new(group.c_str()));
+    raw.push_back(owned.back().get());
+  }
+  AdminOptionsHandle options(rd_kafka_AdminOptions_new(handle_.get(), RD_KAFKA_ADMIN_OP_DELETEGROUPS));
+  QueueHandle queue(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DeleteGroups(handle_.get(), raw.data(), raw.size(), options.get(), queue.get());
+  const auto event = wait_result(queue, "delete groups");
+  std::size_t count = 0;
+  const auto* result = rd_kafka_event_DeleteGroups_result(event.get());
+  const auto** each = rd_kafka_DeleteGroups_result_groups(result, &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto* error = rd_kafka_group_result_error(each[i]);
+    if (error == nullptr) continue;
+    const auto code = rd_kafka_error_code(error);
+    if (code == RD_KAFKA_RESP_ERR_GROUP_ID_NOT_FOUND) continue;
+    refused[rd_kafka_group_result_name(each[i])] = rd_kafka_error_string(error);
+  }
+  return refused;
+}
+
 } // namespace fte::kafka

@@ -4,9 +4,10 @@
 -- effect of a replay or re-drive can be traced back to the command.
 
 -- One `fte replay` run. A sandbox replay keeps its row (with the sandbox's
--- topic prefix, consumer groups and database) until `fte replay rm` marks it
--- removed; a live replay lists each record it re-published in
--- replay_records.
+-- topic prefix and database, and what its state was copied from, so that
+-- `fte replay run` can run it again) until `fte replay rm` marks it
+-- removed; `held` is a sandbox prepared but not run yet. A live replay
+-- lists each record it re-published in replay_records.
 CREATE TABLE replays (
     id               uuid        PRIMARY KEY,
     name             text,                  -- the sandbox's name; NULL for a live replay
@@ -15,10 +16,13 @@ CREATE TABLE replays (
     requested_at     timestamptz NOT NULL DEFAULT now(),
     finished_at      timestamptz,
     status           text        NOT NULL DEFAULT 'running'
-                     CHECK (status IN ('running', 'done', 'failed', 'removed')),
+                     CHECK (status IN ('running', 'held', 'done', 'failed', 'removed')),
     selection        jsonb       NOT NULL,  -- topics, time range, offsets, customers, correlation id
     topic_prefix     text,                  -- sandbox: the prefix of its topics and groups
     database_name    text,                  -- sandbox: its scratch database
+    first_record_at  timestamptz,           -- sandbox: the selected records' time span, which
+    last_record_at   timestamptz,           --   bounds the state copied (ADR 0013)
+    customer_ids     uuid[],                -- sandbox: whose state it copied
     records_selected bigint      NOT NULL DEFAULT 0,
     records_copied   bigint      NOT NULL DEFAULT 0,
     customers        bigint      NOT NULL DEFAULT 0,

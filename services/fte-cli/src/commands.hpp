@@ -10,12 +10,15 @@
 namespace fte::cli {
 
 /// Exit codes: 0 success, 1 failure, 2 usage, 3 a topic exists with fewer
-/// partitions than the contract wants, 4 a change refused because it does
-/// not fit the data (nothing was changed).
+/// partitions than the contract wants (`fte topics`) or, asked for with
+/// --exit-code, a sandbox decided differently (`fte replay diff`, as `git
+/// diff --exit-code`), 4 a change refused because it does not fit the data
+/// (nothing was changed).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitFewerPartitions = 3;
+inline constexpr int kExitDifferences = 3;
 inline constexpr int kExitRefused = 4;
 
 /// Input the command line parser cannot judge (an identifier that does not
@@ -44,10 +47,16 @@ void add_migrate_command(CLI::App& app, std::function<int(const Context&)>& run)
 void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte trace <correlation-id>`.
 void add_trace_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `diff` under the `fte replay` command `replay`.
+void add_replay_diff_command(CLI::App& replay, std::function<int(const Context&)>& run);
 /// Registers `fte customers link|unlink|show`.
 void add_customers_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte replay` (sandbox or live) with `rm` and `list`.
+void add_replay_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte gmail watch|stop|status`.
 void add_gmail_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte lag`.
+void add_lag_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte dlq list|show|redrive`.
 void add_dlq_command(CLI::App& app, std::function<int(const Context&)>& run);
 

@@ -5,6 +5,7 @@
 
 #include "fte/common/time.hpp"
 #include "fte/events/cloud_event.hpp"
+#include "fte/kafka/group_inspector.hpp"
 #include "fte/kafka/topic_admin.hpp"
 #include "fte/kafka/topic_reader.hpp"
 #include "fte/kafka/topics.hpp"
@@ -280,20 +281,33 @@ std::vector<Entry> DlqSource::read(std::optional<std::chrono::system_clock::time
 }
 
 std::vector<Entry> DlqSource::read_at(const std::vector<std::pair<std::int32_t, std::int64_t>>& places) const {
-  std::vector<kafka::PartitionSpan> spans;
-  for (const auto& [partition, offset] : places)
-    spans.push_back({partition, offset, offset + 1});
-  std::vector<Entry> entries;
   kafka::TopicReader reader(settings_, logger_, timeout_);
-  reader.read_spans(topic_, spans, [&](const kafka::ConsumedRecord& r) { entries.push_back(to_entry(r)); });
+  std::vector<std::int32_t> partitions;
+  for (const auto& [partition, offset] : places)
+    partitions.push_back(partition);
+  // Only places still in the log: the reader waits for a record that is
+  // gone until its timeout.
+  std::vector<kafka::PartitionSpan> spans;
+  for (const auto& span : reader.spans(topic_, std::nullopt, partitions)) {
+    for (const auto& [partition, offset] : places) {
+      if (partition == span.partition && offset >= span.begin && offset < span.end) {
+        spans.push_back({partition, offset, offset + 1});
+      }
+    }
+  }
+  std::vector<Entry> entries;
+  reader.read(topic_, spans, [&](const kafka::ConsumedRecord& r) {
+    entries.push_back(to_entry(r));
+    return kafka::ReadOn::next;
+  });
   return entries;
 }
 
 std::vector<Entry> DlqSource::read_offset(std::int64_t offset) const {
   kafka::TopicReader reader(settings_, logger_, timeout_);
   std::vector<std::pair<std::int32_t, std::int64_t>> places;
-  for (const auto& w : reader.watermarks(topic_)) {
-    if (offset >= w.low && offset < w.high) places.emplace_back(w.partition, offset);
+  for (const auto& span : reader.spans(topic_, std::nullopt)) {
+    if (offset >= span.begin && offset < span.end) places.emplace_back(span.partition, offset);
   }
   return places.empty() ? std::vector<Entry>{} : read_at(places);
 }
@@ -318,36 +332,48 @@ DlqSource::LaterScan DlqSource::later_records(const std::vector<Entry>& entries,
   }
   if (start.empty()) return scan;
 
-  kafka::TopicReader reader(settings_, logger_, timeout_);
-  std::map<std::string, std::vector<kafka::PartitionSpan>> spans;
+  std::map<std::string, std::vector<std::int32_t>> partitions_of;
   for (const auto& [place, first] : start)
-    spans[place.first].push_back({place.second, first, std::nullopt});
+    partitions_of[place.first].push_back(place.second);
   std::set<std::string> missing;
   {
     kafka::TopicAdmin admin(settings_, logger_, timeout_);
     std::vector<std::string> names;
-    for (const auto& [topic, _] : spans)
+    for (const auto& [topic, _] : partitions_of)
       names.push_back(topic);
     for (const auto& d : admin.describe(names)) {
       if (!d.exists) missing.insert(d.name);
     }
   }
-  for (const auto& [topic, topic_spans] : spans) {
+  kafka::TopicReader reader(settings_, logger_, timeout_);
+  for (const auto& [topic, partitions] : partitions_of) {
     if (missing.contains(topic)) continue;
-    reader.read_spans(topic, topic_spans, [&](const kafka::ConsumedRecord& r) {
-      if (!r.key) return;
+    // From just after the earliest waiting record to the end as it is now.
+    auto spans = reader.spans(topic, std::nullopt, partitions);
+    for (auto& span : spans)
+      span.begin = std::clamp(start.at({topic, span.partition}), span.begin, span.end);
+    reader.read(topic, spans, [&](const kafka::ConsumedRecord& r) {
       const auto wanted = keys.find({r.topic, r.partition});
-      if (wanted == keys.end() || !wanted->second.contains(*r.key)) return;
+      if (!r.key || wanted == keys.end() || !wanted->second.contains(*r.key)) return kafka::ReadOn::next;
       LaterRecord later{r.topic, r.partition, r.offset, r.key, {}};
       const auto parsed = events::parse_event(r.value, r.headers);
       if (const auto* event = std::get_if<events::CloudEvent>(&parsed)) later.event_id = event->id;
       scan.records.push_back(std::move(later));
+      return kafka::ReadOn::next;
     });
   }
-  for (const auto& [group, topic] : group_topics) {
-    if (missing.contains(topic)) continue;
-    for (const auto& [partition, offset] : reader.committed_offsets(group, topic))
-      scan.progress.committed[{group, topic, partition}] = offset;
+  {
+    std::set<std::string> groups;
+    for (const auto& [group, topic] : group_topics)
+      groups.insert(group);
+    kafka::GroupInspector inspector(settings_, logger_, timeout_);
+    for (const auto& [group, offsets] : inspector.committed_offsets({groups.begin(), groups.end()})) {
+      for (const auto& [place, offset] : offsets) {
+        if (group_topics.contains({group, place.topic})) {
+          scan.progress.committed[{group, place.topic, place.partition}] = offset;
+        }
+      }
+    }
   }
   // Records at or past a committed offset may still have been processed
   // (the commit follows every second or so): processed_messages says.

@@ -11,6 +11,7 @@
 #include "fte/kafka/producer.hpp"
 #include "fte/kafka/topic_admin.hpp"
 #include "fte/pg/array_literal.hpp"
+#include "progress.hpp"
 
 namespace fte::cli::dlq {
 namespace {
@@ -237,10 +238,15 @@ int redrive(const Context& context, const RedriveFlags& flags) {
   const auto planned = plan_counts(*database, source.topic(), to_send);
   kafka::Producer producer(kafka::ProducerOptions::from_env(context.env, "fte-cli"), context.logger);
 
-  const auto started = std::chrono::steady_clock::now();
+  // Large re-drives show progress on stderr (a line redrawn on a terminal,
+  // plain lines every few seconds otherwise); small ones stay quiet.
+  std::optional<Progress> progress;
+  if (planned.size() > kChunk) {
+    progress.emplace("records re-driven", static_cast<std::int64_t>(planned.size()), std::cerr,
+                     isatty(STDERR_FILENO) != 0);
+  }
   std::vector<Sent> failed;
   nlohmann::json records = nlohmann::json::array();
-  std::size_t done = 0;
   for (std::size_t at = 0; at < planned.size(); at += kChunk) {
     const auto end = std::min(planned.size(), at + kChunk);
     std::vector<std::future<kafka::DeliveryReport>> acks;
@@ -275,13 +281,9 @@ int redrive(const Context& context, const RedriveFlags& flags) {
                          {"new_offset", s.report.offset},
                          {"redrive_count", s.redrive_count}});
     }
-    done = end;
-    if (planned.size() > kChunk) {
-      const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      std::cerr << "re-driven " << done << "/" << planned.size() << " ("
-                << static_cast<long>(static_cast<double>(done) / std::max(seconds, 0.001)) << " records/s)\n";
-    }
+    if (progress) progress->advance(static_cast<std::int64_t>(end - at));
   }
+  if (progress) progress->finish();
   for (const auto& s : failed) {
     std::cerr << "fte: DLQ record " << s.entry->place() << " was not re-driven: " << s.report.error.message() << " ("
               << s.report.detail << ")\n";

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   fte::cli::add_trace_command(app, run);
   fte::cli::add_customers_command(app, run);
   fte::cli::add_gmail_command(app, run);
+  fte::cli::add_replay_command(app, run);
+  fte::cli::add_lag_command(app, run);
   fte::cli::add_dlq_command(app, run);
   app.add_subcommand("version", "Print the version")->callback([&] {
     run = [](const fte::cli::Context&) {
@@ -35,7 +37,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help prints and exits 0; any other parse error is a usage error (2),
+    // whatever CLI11's own code for it.
+    return app.exit(e) == 0 ? fte::cli::kExitOk : fte::cli::kExitUsage;
   }
   try {
     const fte::cli::Context context{fte::Environment::from_process().with(overrides),

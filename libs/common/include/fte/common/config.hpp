@@ -50,6 +50,10 @@ public:
                                                      std::chrono::milliseconds min,
                                                      std::chrono::milliseconds max) const;
 
+  /// Every variable whose name starts with `prefix` (a child process's
+  /// environment is built from these).
+  [[nodiscard]] std::map<std::string, std::string> with_name_prefix(std::string_view prefix) const;
+
   /// librdkafka properties passed through from `FTE_RDKAFKA_<NAME>` variables:
   /// the rest of the name is lower-cased, `_` becomes `.` and `__` becomes `_`
   /// (FTE_RDKAFKA_LINGER_MS=2 gives linger.ms=2,

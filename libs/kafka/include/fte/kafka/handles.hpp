@@ -22,6 +22,11 @@ struct KafkaDeleter {
   void operator()(const rd_kafka_metadata_t* p) const noexcept { rd_kafka_metadata_destroy(p); }
   void operator()(rd_kafka_error_t* p) const noexcept { rd_kafka_error_destroy(p); }
   void operator()(rd_kafka_DeleteTopic_t* p) const noexcept { rd_kafka_DeleteTopic_destroy(p); }
+  void operator()(rd_kafka_DeleteGroup_t* p) const noexcept { rd_kafka_DeleteGroup_destroy(p); }
+  void operator()(rd_kafka_DeleteRecords_t* p) const noexcept { rd_kafka_DeleteRecords_destroy(p); }
+  void operator()(rd_kafka_ListConsumerGroupOffsets_t* p) const noexcept {
+    rd_kafka_ListConsumerGroupOffsets_destroy(p);
+  }
 };
 
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
@@ -37,5 +42,8 @@ using HeadersHandle = std::unique_ptr<rd_kafka_headers_t, KafkaDeleter>;
 using MetadataHandle = std::unique_ptr<const rd_kafka_metadata_t, KafkaDeleter>;
 using ErrorHandle = std::unique_ptr<rd_kafka_error_t, KafkaDeleter>;
 using DeleteTopicHandle = std::unique_ptr<rd_kafka_DeleteTopic_t, KafkaDeleter>;
+using DeleteGroupHandle = std::unique_ptr<rd_kafka_DeleteGroup_t, KafkaDeleter>;
+using DeleteRecordsHandle = std::unique_ptr<rd_kafka_DeleteRecords_t, KafkaDeleter>;
+using ListGroupOffsetsHandle = std::unique_ptr<rd_kafka_ListConsumerGroupOffsets_t, KafkaDeleter>;
 
 } // namespace fte::kafka

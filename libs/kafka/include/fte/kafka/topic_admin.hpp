@@ -68,6 +68,17 @@ public:
   /// Deletes topics (tests clean up with this). @throws AdminError
   void remove(const std::vector<std::string>& names);
 
+  /// Deletes every record now in `topic` (the log start moves to the end;
+  /// the topic stays, with its partitions and configuration).
+  /// @throws AdminError
+  void truncate(const std::string& topic, int partitions);
+
+  /// Deletes consumer groups (their committed offsets); a group that does
+  /// not exist is not an error. Returns, per group that could not be
+  /// deleted, why (a group with live members cannot be).
+  /// @throws AdminError when Kafka does not answer.
+  std::map<std::string, std::string> remove_groups(const std::vector<std::string>& groups);
+
 private:
   EventHandle wait_result(QueueHandle& queue, const char* what);
 

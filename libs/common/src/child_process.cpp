@@ -1,7 +1,7 @@
-#include "fte/testing/child_process.hpp"
+#include "fte/common/child_process.hpp"
 
 #include <csignal>
-#include <cstdio>
+#include <cstring>
 #include <fcntl.h>
 #include <fstream>
 #include <spawn.h>
@@ -9,29 +9,17 @@
 #include <stdexcept>
 #include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 extern char** environ;
 
-namespace fte::testing {
-
-ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
-                           const std::map<std::string, std::string>& extra_env, std::string log_path)
-    : log_path_(std::move(log_path)) {
-  spawn(program, args, extra_env, nullptr);
-}
+namespace fte {
 
 ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args,
                            const std::map<std::string, std::string>& extra_env, std::string log_path,
-                           const std::string& stderr_path)
+                           bool inherit_environment)
     : log_path_(std::move(log_path)) {
-  spawn(program, args, extra_env, &stderr_path);
-}
-
-void ChildProcess::spawn(const std::string& program, const std::vector<std::string>& args,
-                         const std::map<std::string, std::string>& extra_env, const std::string* stderr_path) {
   std::map<std::string, std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
+  for (char** e = environ; inherit_environment && *e != nullptr; ++e) {
     const std::string kv(*e);
     const auto eq = kv.find('=');
     if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
@@ -56,13 +44,8 @@ void ChildProcess::spawn(const std::string& program, const std::vector<std::stri
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (stderr_path != nullptr) {
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path->c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  } else {
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  }
-  // The child must see SIGTERM even though the test runner may block it.
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  // The child must see SIGTERM even though its parent may block it.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t empty;
@@ -73,7 +56,7 @@ void ChildProcess::spawn(const std::string& program, const std::vector<std::stri
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    throw std::runtime_error("could not start " + program + ": " + std::to_string(rc));
+    throw std::runtime_error("could not start " + program + ": " + std::strerror(rc));
   }
 }
 
@@ -124,48 +107,12 @@ int ChildProcess::terminate(std::chrono::milliseconds timeout) {
   return -1;
 }
 
-namespace {
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
+std::string ChildProcess::log_tail(std::size_t bytes) const {
+  std::ifstream in(log_path_);
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return buffer.str();
-}
-
-} // namespace
-
-CommandResult run_command(const std::string& program, const std::vector<std::string>& args,
-                          const std::map<std::string, std::string>& extra_env, std::chrono::milliseconds timeout) {
-  std::string out_path = "/tmp/fte-command-XXXXXX";
-  std::string err_path = "/tmp/fte-command-XXXXXX";
-  for (auto* path : {&out_path, &err_path}) {
-    const int fd = mkstemp(path->data());
-    if (fd < 0) throw std::runtime_error("mkstemp failed for " + program);
-    ::close(fd);
-  }
-  CommandResult result;
-  {
-    ChildProcess child(program, args, extra_env, out_path, err_path);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (child.running() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    if (child.running()) {
-      child.kill_hard();
-    } else {
-      result.exit_code = child.terminate(std::chrono::milliseconds(0)); // already exited: its status
-    }
-  }
-  result.out = read_file(out_path);
-  result.err = read_file(err_path);
-  std::remove(out_path.c_str());
-  std::remove(err_path.c_str());
-  return result;
-}
-
-std::string ChildProcess::log_tail(std::size_t bytes) const {
-  const auto text = read_file(log_path_);
+  const auto text = buffer.str();
   return text.size() > bytes ? text.substr(text.size() - bytes) : text;
 }
 
-} // namespace fte::testing
+} // namespace fte
