@@ -30,13 +30,9 @@ Selection make_selection(const Context& context, const SelectionFlags& flags, pq
     const auto prefix = context.env.get_or("FTE_TOPIC_PREFIX", "");
     selection.topic = prefix + contract_topic_name(flags.topic, prefix);
   }
-  const auto now = std::chrono::system_clock::now();
-  if (!flags.from.empty()) selection.from = parse_time_arg(flags.from, "--from", now);
-  if (!flags.to.empty()) selection.to = parse_time_arg(flags.to, "--to", now);
-  if (selection.from && selection.to && *selection.from > *selection.to) {
-    throw UsageError("the time range is inverted: --from " + format_rfc3339(*selection.from) + " is after --to " +
-                     format_rfc3339(*selection.to));
-  }
+  const auto range = parse_time_range(flags.from, flags.to, std::chrono::system_clock::now());
+  selection.from = range.from;
+  selection.to = range.to;
   if (!flags.offsets.empty()) {
     selection.offsets = parse_offset_ranges(flags.offsets);
     selection.offsets_arg = flags.offsets;
