@@ -260,6 +260,8 @@ TEST_F(ConsumerRunnerTest, AlwaysFailingRecordGoesToTheDlqAfterFiveAttempts) {
   EXPECT_EQ(events::find_header(dead.headers, "dlq.original.offset"), std::to_string(sent.offset));
   EXPECT_EQ(events::find_header(dead.headers, "dlq.attempts"), "5");
   EXPECT_EQ(events::find_header(dead.headers, "dlq.service"), "test-service");
+  EXPECT_EQ(events::find_header(dead.headers, "dlq.group"), opts.group_id);
+  EXPECT_EQ(events::find_header(dead.headers, "dlq.reason"), "retries_exhausted");
   EXPECT_NE(events::find_header(dead.headers, "dlq.error").value_or("").find("downstream unavailable"),
             std::string::npos);
   // The original headers travel with it.
@@ -304,6 +306,8 @@ TEST_F(ConsumerRunnerTest, PoisonAndSchemaViolationsGoToTheDlqAtOnce) {
   std::set<std::string> errors;
   for (const auto& r : records) {
     EXPECT_EQ(events::find_header(r.headers, "dlq.attempts"), "1");
+    EXPECT_EQ(events::find_header(r.headers, "dlq.reason"), "invalid_event");
+    EXPECT_EQ(events::find_header(r.headers, "dlq.group"), opts.group_id);
     errors.insert(events::find_header(r.headers, "dlq.error").value_or(""));
   }
   EXPECT_TRUE(std::any_of(errors.begin(), errors.end(),
@@ -312,6 +316,34 @@ TEST_F(ConsumerRunnerTest, PoisonAndSchemaViolationsGoToTheDlqAtOnce) {
                           [](const auto& e) { return e.starts_with("poison: schema violation"); }));
   expect_all_committed(opts.group_id, topic.name(), 3);
   EXPECT_EQ(read_whole_topic(stack, dlq.name()).size(), 2U) << "exactly the two bad records, nothing more";
+}
+
+TEST_F(ConsumerRunnerTest, AHandlersPoisonVerdictIsDeadLetteredAsPoison) {
+  ScratchTopic topic(stack, "handler-poison", 3);
+  ScratchTopic dlq(stack, "handler-poison-dlq", 1);
+  const auto event = sequence_event(topic.name(), "customer-4", 0);
+  produce(topic.name(), "customer-4", event);
+
+  std::atomic<int> calls{0};
+  auto opts = options(topic.name(), dlq.name());
+  RunningConsumer consumer(
+      opts,
+      [&](const kafka::Delivery&) {
+        ++calls;
+        return kafka::HandleResult::poison("refers to a ticket that cannot exist");
+      },
+      *producer);
+  consumer.start();
+
+  const auto records = read_topic(
+      stack, dlq.name(), [](const auto& r) { return !r.empty(); }, 30s);
+  ASSERT_EQ(records.size(), 1U) << "no DLQ record within 30 s";
+  EXPECT_EQ(calls.load(), 1) << "a poison verdict is not retried";
+  EXPECT_EQ(events::find_header(records[0].headers, "dlq.reason"), "poison");
+  EXPECT_EQ(events::find_header(records[0].headers, "dlq.attempts"), "1");
+  EXPECT_EQ(events::find_header(records[0].headers, "dlq.group"), opts.group_id);
+  EXPECT_EQ(events::find_header(records[0].headers, "dlq.error"), "poison: refers to a ticket that cannot exist");
+  expect_all_committed(opts.group_id, topic.name(), 3);
 }
 
 } // namespace

@@ -101,7 +101,7 @@ private:
   /// One record with in-place retries; returns whether it finished (handled
   /// or dead-lettered) rather than being abandoned.
   bool process_one(Checked& item, int first_attempt);
-  bool dead_letter(const ConsumedRecord& record, const std::string& reason, int attempts);
+  bool dead_letter(const ConsumedRecord& record, DlqReason reason, const std::string& error, int attempts);
   void finish(const std::vector<std::pair<const ConsumedRecord*, bool>>& outcomes);
   void commit(const std::vector<PartitionKey>* only);
   bool wait_idle(const std::vector<PartitionKey>* only, std::chrono::milliseconds timeout);
@@ -284,7 +284,7 @@ void ConsumerRunner::Impl::process_batch(std::vector<ConsumedRecord>& batch) {
       logger_.warn(
           "record rejected before handling; dead-lettering",
           {{"topic", record.topic}, {"partition", record.partition}, {"offset", record.offset}, {"reason", *problem}});
-      outcomes.emplace_back(&record, dead_letter(record, *problem, 1));
+      outcomes.emplace_back(&record, dead_letter(record, DlqReason::invalid_event, *problem, 1));
       continue;
     }
     checked.push_back(Checked{&record, std::move(event)});
@@ -408,7 +408,7 @@ bool ConsumerRunner::Impl::process_one(Checked& item, int first_attempt) {
       if (metrics_) metrics_->attempts_poison.Increment();
       logger_.warn("handler rejected the record as poison; dead-lettering",
                    {{"reason", result.reason}, {"event_id", item.event.id}, {"offset", record.offset}});
-      return dead_letter(record, "poison: " + result.reason, attempt);
+      return dead_letter(record, DlqReason::poison, "poison: " + result.reason, attempt);
     case HandleResult::Status::retry: break;
     }
     if (unavailable) {
@@ -428,7 +428,7 @@ bool ConsumerRunner::Impl::process_one(Checked& item, int first_attempt) {
     if (attempt >= options_.retry.max_attempts) {
       logger_.error("record failed on every attempt; dead-lettering",
                     {{"reason", result.reason}, {"attempts", attempt}, {"event_id", item.event.id}});
-      return dead_letter(record, result.reason, attempt);
+      return dead_letter(record, DlqReason::retries_exhausted, result.reason, attempt);
     }
     const auto delay = options_.retry.delay(attempt, rng);
     logger_.warn(
@@ -441,12 +441,13 @@ bool ConsumerRunner::Impl::process_one(Checked& item, int first_attempt) {
   }
 }
 
-bool ConsumerRunner::Impl::dead_letter(const ConsumedRecord& record, const std::string& reason, int attempt_count) {
+bool ConsumerRunner::Impl::dead_letter(const ConsumedRecord& record, DlqReason reason, const std::string& error,
+                                       int attempt_count) {
   const auto started = std::chrono::steady_clock::now();
   std::minstd_rand rng(static_cast<unsigned>(record.offset));
+  const DeadLetter failure{reason, error, attempt_count, options_.service_name, options_.group_id};
   for (int attempt = 1;; ++attempt) {
-    const auto report =
-        dlq_.send(make_dlq_record(record, reason, attempt_count, options_.service_name, options_.dlq_topic));
+    const auto report = dlq_.send(make_dlq_record(record, failure, options_.dlq_topic));
     if (report.ok()) {
       ++dead_lettered;
       if (metrics_) {
@@ -455,7 +456,8 @@ bool ConsumerRunner::Impl::dead_letter(const ConsumedRecord& record, const std::
       logger_.info("record dead-lettered", {{"topic", record.topic},
                                             {"partition", record.partition},
                                             {"offset", record.offset},
-                                            {"reason", reason},
+                                            {"reason", std::string(to_string(reason))},
+                                            {"error", error},
                                             {"dlq_partition", report.partition},
                                             {"dlq_offset", report.offset}});
       return true;

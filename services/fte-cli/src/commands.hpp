@@ -57,5 +57,7 @@ void add_replay_command(CLI::App& app, std::function<int(const Context&)>& run);
 void add_gmail_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte lag`.
 void add_lag_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte dlq list|show|redrive`.
+void add_dlq_command(CLI::App& app, std::function<int(const Context&)>& run);
 
 } // namespace fte::cli

@@ -79,13 +79,9 @@ ReplaySelection selection_from(const ReplayFlags& flags, const Context& context,
   ReplaySelection selection;
   selection.topic_prefix = topic_prefix(context);
   selection.contract_topics = replay_topics(flags, selection.topic_prefix);
-  const auto now = std::chrono::system_clock::now();
-  if (!flags.from.empty()) selection.from = parse_time_arg(flags.from, "--from", now);
-  if (!flags.to.empty()) selection.to = parse_time_arg(flags.to, "--to", now);
-  if (selection.from && selection.to && *selection.from > *selection.to) {
-    throw UsageError("the time range is inverted: --from " + format_rfc3339(*selection.from) + " is after --to " +
-                     format_rfc3339(*selection.to));
-  }
+  const auto range = parse_time_range(flags.from, flags.to, std::chrono::system_clock::now());
+  selection.from = range.from;
+  selection.to = range.to;
   if (!flags.offsets.empty()) selection.offsets = parse_offset_ranges(flags.offsets);
   if (!flags.customer.empty()) selection.customer = resolve_customer(live, flags.customer);
   if (!flags.correlation_id.empty()) selection.correlation_id = flags.correlation_id;

@@ -51,6 +51,17 @@ std::chrono::system_clock::time_point parse_time_arg(std::string_view text, std:
                    "' is neither RFC 3339 (2026-11-24T09:00:00Z) nor relative (now, -90s, -30m, -2h, -7d)");
 }
 
+TimeRange parse_time_range(std::string_view from, std::string_view to, std::chrono::system_clock::time_point now) {
+  TimeRange range;
+  if (!from.empty()) range.from = parse_time_arg(from, "--from", now);
+  if (!to.empty()) range.to = parse_time_arg(to, "--to", now);
+  if (range.from && range.to && *range.from > *range.to) {
+    throw UsageError("the time range is inverted: --from " + format_rfc3339(*range.from) + " is after --to " +
+                     format_rfc3339(*range.to));
+  }
+  return range;
+}
+
 std::vector<OffsetRange> parse_offset_ranges(std::string_view text) {
   std::vector<OffsetRange> ranges;
   const auto bad = [&](std::string_view part) {

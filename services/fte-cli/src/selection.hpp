@@ -24,6 +24,17 @@ namespace fte::cli {
 [[nodiscard]] std::chrono::system_clock::time_point parse_time_arg(std::string_view text, std::string_view flag,
                                                                    std::chrono::system_clock::time_point now);
 
+/// `--from` and `--to` as typed (either may be empty: no bound).
+struct TimeRange {
+  std::optional<std::chrono::system_clock::time_point> from;
+  std::optional<std::chrono::system_clock::time_point> to;
+};
+
+/// Both ends through parse_time_arg. @throws UsageError for either, or when
+/// the range is inverted (`--from` after `--to`).
+[[nodiscard]] TimeRange parse_time_range(std::string_view from, std::string_view to,
+                                         std::chrono::system_clock::time_point now);
+
 /// The records of one partition from `first` to `last`, both included
 /// (`last` nullopt: to the end of the partition).
 struct OffsetRange {

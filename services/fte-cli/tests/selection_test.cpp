@@ -35,6 +35,22 @@ TEST(ParseTimeArg, RejectsWhatItCannotRead) {
   }
 }
 
+TEST(ParseTimeRange, TakesEitherEndAndRefusesAnInvertedRange) {
+  const auto open_end = parse_time_range("-2h", "", kNow);
+  EXPECT_EQ(open_end.from, kNow - 2h);
+  EXPECT_FALSE(open_end.to.has_value());
+  EXPECT_FALSE(parse_time_range("", "", kNow).from.has_value());
+  const auto one_instant = parse_time_range("-1h", "-1h", kNow);
+  EXPECT_EQ(one_instant.from, one_instant.to);
+  try {
+    (void)parse_time_range("-1h", "-2h", kNow);
+    ADD_FAILURE() << "accepted an inverted range";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("time range is inverted"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW((void)parse_time_range("", "soon", kNow), UsageError);
+}
+
 TEST(ParseOffsetRanges, TakesRangesOpenEndsAndSingleOffsets) {
   const auto ranges = parse_offset_ranges("3:100-200, 4:7,5:10-");
   ASSERT_EQ(ranges.size(), 3U);
