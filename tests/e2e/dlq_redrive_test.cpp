@@ -10,6 +10,7 @@
 
 #include "fte/kafka/producer.hpp"
 #include "fte/testing/command.hpp"
+#include "fte/testing/shared_suite.hpp"
 #include "fte/testing/suite.hpp"
 
 namespace fte::testing {
@@ -45,33 +46,13 @@ std::ostream& operator<<(std::ostream& os, const Cli& cli) {
   return os << "exit " << cli.exit_code << "\nstdout:\n" << cli.out << "\nstderr:\n" << cli.err;
 }
 
-class DlqRedrive : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    // No require_kafka here: a failed assertion in SetUpTestSuite makes
-    // gtest skip the tests, and an unreachable stack must fail them (SetUp).
-    try {
-      // Few, quick retries: a record that cannot succeed reaches the DLQ in
-      // well under a second.
-      suite = new Suite({{"FTE_RETRY_MAX_ATTEMPTS", "3"},
-                         {"FTE_RETRY_INITIAL_BACKOFF_MS", "20"},
-                         {"FTE_RETRY_MAX_BACKOFF_MS", "100"}});
-    } catch (const std::exception& e) {
-      setup_error = new std::string(e.what());
-    }
-  }
-  static void TearDownTestSuite() {
-    delete suite;
-    suite = nullptr;
-    delete setup_error;
-    setup_error = nullptr;
-  }
-  void SetUp() override {
-    // No stack is a failure, never a skip.
-    if (suite == nullptr) {
-      require_kafka(StackAddresses::from_env(), 2s);
-      FAIL() << "the suite did not start: " << (setup_error ? *setup_error : "?");
-    }
+class DlqRedrive : public SharedSuiteTest<DlqRedrive> {
+public:
+  // Few, quick retries: a record that cannot succeed reaches the DLQ in well
+  // under a second.
+  static std::map<std::string, std::string> suite_env() {
+    return {
+        {"FTE_RETRY_MAX_ATTEMPTS", "3"}, {"FTE_RETRY_INITIAL_BACKOFF_MS", "20"}, {"FTE_RETRY_MAX_BACKOFF_MS", "100"}};
   }
 
   static std::string prefix() {
@@ -123,13 +104,7 @@ protected:
         60s);
     return records;
   }
-
-  static Suite* suite;
-  static std::string* setup_error;
 };
-
-Suite* DlqRedrive::suite = nullptr;
-std::string* DlqRedrive::setup_error = nullptr;
 
 TEST_F(DlqRedrive, APoisonRecordRedrivenAfterItsCauseIsFixedIsProcessedOnceAndAudited) {
   sql(kInstallTrigger);

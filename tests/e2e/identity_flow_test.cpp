@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 
 #include "fte/contracts/validator.hpp"
+#include "fte/testing/shared_suite.hpp"
 #include "fte/testing/suite.hpp"
 
 namespace fte::testing {
@@ -30,17 +31,8 @@ int run_fte(const std::string& database_url, const std::string& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-class IdentityFlow : public ::testing::Test {
+class IdentityFlow : public SharedSuiteTest<IdentityFlow> {
 protected:
-  static void SetUpTestSuite() {
-    require_kafka(StackAddresses::from_env());
-    suite = new Suite();
-  }
-  static void TearDownTestSuite() {
-    delete suite;
-    suite = nullptr;
-  }
-
   static std::string customer_of(const std::string& kind, const std::string& value) {
     pqxx::connection c(suite->database_url());
     pqxx::read_transaction tx(c);
@@ -63,11 +55,7 @@ protected:
     if (phone) body["phone"] = *phone;
     return body;
   }
-
-  static Suite* suite;
 };
-
-Suite* IdentityFlow::suite = nullptr;
 
 TEST_F(IdentityFlow, TheGatewayRefusesAPhoneThatIsNotAnInternationalNumber) {
   const auto answer = suite->submit(form("badphone@example.com", "555-1234"));

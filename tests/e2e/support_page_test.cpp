@@ -18,6 +18,7 @@
 
 #include "fte/common/ids.hpp"
 #include "fte/testing/command.hpp"
+#include "fte/testing/shared_suite.hpp"
 #include "fte/testing/suite.hpp"
 
 namespace fte::testing {
@@ -48,21 +49,16 @@ CommandResult run(const std::string& command) {
   return result;
 }
 
-class SupportPageInBrowser : public ::testing::Test {
+class SupportPageInBrowser : public SharedSuiteTest<SupportPageInBrowser> {
 protected:
-  static void SetUpTestSuite() {
+  void SetUp() override {
     // What the test needs beyond the stack; missing means failed, never skipped.
     for (const char* tool : {"/usr/bin/python3", "/usr/bin/chromium", FTE_SUPPORT_PAGE_DRIVER}) {
       if (!std::filesystem::exists(tool)) {
         FAIL() << tool << " is missing (deploy/local/fte-local installs chromium and python3)";
       }
     }
-    require_kafka(StackAddresses::from_env());
-    suite = new Suite();
-  }
-  static void TearDownTestSuite() {
-    delete suite;
-    suite = nullptr;
+    SharedSuiteTest::SetUp();
   }
 
   struct Visit {
@@ -149,11 +145,7 @@ protected:
         60s);
     EXPECT_TRUE(stored) << "no ticket for reference " << reference << "\n" << suite->logs();
   }
-
-  static Suite* suite;
 };
-
-Suite* SupportPageInBrowser::suite = nullptr;
 
 TEST_F(SupportPageInBrowser, SecureOriginWithScript) {
   const auto v = visit("localhost", true);

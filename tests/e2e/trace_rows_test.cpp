@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "fte/testing/command.hpp"
+#include "fte/testing/shared_suite.hpp"
 #include "fte/testing/suite.hpp"
 
 namespace fte::testing {
@@ -16,17 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class TraceRows : public ::testing::Test {
+class TraceRows : public SharedSuiteTest<TraceRows> {
 protected:
-  static void SetUpTestSuite() {
-    require_kafka(StackAddresses::from_env());
-    suite = new Suite();
-  }
-  static void TearDownTestSuite() {
-    delete suite;
-    suite = nullptr;
-  }
-
   // Submits a form and waits until its reply or escalation is stored.
   static std::string processed(const std::string& email, const std::string& subject, const std::string& message) {
     const auto answer =
@@ -68,11 +60,7 @@ protected:
       out.insert(r["topic"].get<std::string>());
     return out;
   }
-
-  static Suite* suite;
 };
-
-Suite* TraceRows::suite = nullptr;
 
 TEST_F(TraceRows, AnAnsweredMessageShowsItsRecordsTicketInboundAndReply) {
   const auto correlation = processed("trace-faq@example.com", "Password", "How do I reset my password?");

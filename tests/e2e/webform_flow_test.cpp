@@ -9,6 +9,7 @@
 
 #include "fte/contracts/validator.hpp"
 #include "fte/kafka/murmur2.hpp"
+#include "fte/testing/shared_suite.hpp"
 #include "fte/testing/suite.hpp"
 
 namespace fte::testing {
@@ -16,17 +17,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class WebformFlow : public ::testing::Test {
+class WebformFlow : public SharedSuiteTest<WebformFlow> {
 protected:
-  static void SetUpTestSuite() {
-    require_kafka(StackAddresses::from_env());
-    suite = new Suite();
-  }
-  static void TearDownTestSuite() {
-    delete suite;
-    suite = nullptr;
-  }
-
   static nlohmann::json form(const std::string& email, const std::string& subject, const std::string& message) {
     return {{"name", "Test Customer"}, {"email", email}, {"subject", subject}, {"message", message}};
   }
@@ -50,11 +42,7 @@ protected:
         << "nothing stored for " << correlation << "\n"
         << suite->logs();
   }
-
-  static Suite* suite;
 };
-
-Suite* WebformFlow::suite = nullptr;
 
 TEST_F(WebformFlow, FaqQuestionGetsAStoredReplyAndNoEscalation) {
   const auto correlation = accepted(form("faq@example.com", "Password", "How do I reset my password?"));
