@@ -6,7 +6,8 @@
 #                                    (golang.org/toolchain), fetched with
 #                                    Debian's golang-1.19-go: helm needs a
 #                                    newer Go than bookworm carries
-#   <state>/cache/helm-<version>/helm  helm built from helm.sh/helm/v3
+#   <state>/cache/helm-<version>/helm  helm built from helm.sh/helm/v3 (the
+#                                    module and build caches are removed after)
 #   <state>/venv-chart/              kubernetes-validate (and with it
 #                                    jsonschema and PyYAML) from PyPI
 #
@@ -72,11 +73,14 @@ install_helm() {
   rm -rf "$tmp"
   mkdir -p "$tmp"
   (cd /tmp && GOBIN="$tmp" CGO_ENABLED=0 "$GO_ROOT/bin/go" install -trimpath \
-    -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
     "helm.sh/helm/v3/cmd/helm@$HELM_VERSION") || fail "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION failed"
   "$tmp/helm" version >/dev/null || fail "the built helm does not run"
   rm -rf "$HELM_DIR"
   mv "$tmp" "$HELM_DIR"
+  # Only the binary is needed from now on: the module and build caches
+  # (about 1.3 GB) go, the Go toolchain stays for a version bump.
+  rm -rf "$GOCACHE" "$GOPATH"
   say "built helm $HELM_VERSION in $((SECONDS - start))s"
 }
 
