@@ -42,6 +42,8 @@ fail() { say "FAILED: $*"; exit 1; }
 # plain rm -rf of the cache works.
 export GOPATH="$CACHE_DIR/gopath" GOMODCACHE="$CACHE_DIR/gopath/pkg/mod"
 export GOCACHE="$CACHE_DIR/gocache" GOFLAGS=-modcacherw GOTOOLCHAIN=local
+# No go.env of the user's (and none needed: CI may have no HOME).
+export GOENV=off
 export GOPROXY="${GOPROXY:-https://proxy.golang.org,direct}"
 
 install_go() {
@@ -91,7 +93,7 @@ install_venv() {
   rm -rf "$VENV"
   "$SYSTEM_PYTHON" -m venv "$VENV" || fail "$SYSTEM_PYTHON -m venv failed (python3-venv missing?)"
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2 \
+    --no-cache-dir "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2 \
     || fail "pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION failed"
   "$VENV/bin/python" -c 'import kubernetes_validate, jsonschema, yaml' || fail "the venv lacks kubernetes_validate/jsonschema/yaml"
   touch "$VENV_STAMP"
