@@ -330,7 +330,8 @@ class KedaTest(unittest.TestCase):
                     self.assertEqual(t["type"], "kafka")
                     self.assertEqual(m["consumerGroup"], group)
                     self.assertEqual(m["lagThreshold"], "100")
-                    self.assertEqual(m["offsetResetPolicy"], "earliest")
+                    # A never-committed partition counts 0 (ADR 0016).
+                    self.assertEqual((m["offsetResetPolicy"], m["scaleToZeroOnInvalidOffset"]), ("latest", "true"))
                     self.assertIn("activationLagThreshold", m)
                     if name == "production":
                         self.assertEqual((m["sasl"], m["tls"]), ("scram_sha512", "enable"))
