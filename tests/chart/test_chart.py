@@ -151,6 +151,12 @@ class RenderTest(unittest.TestCase):
                 if name == "default":
                     self.assertEqual(c["image"], f"ghcr.io/fte/fte:{app_version}")
 
+    def test_app_version_is_the_projects(self):
+        # image.tag defaults to appVersion: the chart deploys the release it ships with.
+        project = re.search(r"project\(fte VERSION ([0-9.]+)", (SOURCE_DIR / "CMakeLists.txt").read_text())
+        chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+        self.assertEqual(chart["appVersion"], project.group(1))
+
     def test_probes_on_the_admin_port(self):
         for name, docs in self.rendered.items():
             for service, w in workloads(docs).items():
@@ -341,6 +347,19 @@ class KedaTest(unittest.TestCase):
         auth = by_kind(self.rendered["production"], "TriggerAuthentication")["fte-kafka"]
         self.assertEqual(sorted(r["parameter"] for r in auth["spec"]["secretTargetRef"]), ["ca", "password", "username"])
         self.assertFalse(by_kind(self.rendered["default"], "TriggerAuthentication"))
+
+    def test_static_membership_is_scaled_as_a_stateful_set(self):
+        docs = render(sets=["escalation.staticMembership=true"])
+        scaled = by_kind(docs, "ScaledObject")["fte-escalation"]
+        self.assertEqual(scaled["spec"]["scaleTargetRef"], {"apiVersion": "apps/v1", "kind": "StatefulSet",
+                                                            "name": "fte-escalation"})
+        self.assertIn("fte-escalation", by_kind(docs, "StatefulSet"))
+        self.assertNotIn("fte-escalation", by_kind(docs, "Deployment"))
+        for doc in docs:
+            if doc["kind"] == "ScaledObject":
+                jsonschema.validate(doc, self.schemas["ScaledObject"])
+            else:
+                kubernetes_validate.validate(doc, KUBERNETES_VERSIONS[0], strict=True)
 
     def test_hpa_fallback_when_keda_is_off(self):
         docs = self.rendered["variants"]
