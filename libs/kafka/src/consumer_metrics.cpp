@@ -26,6 +26,11 @@ ConsumerMetrics::ConsumerMetrics(prometheus::Registry& registry)
                   .Name("fte_consumer_commits_total")
                   .Help("Offset commits, by result")
                   .Register(registry)),
+      lag(prometheus::BuildGauge()
+              .Name("fte_consumer_lag_records")
+              .Help("Records of an assigned partition not finished yet: the last fetched high watermark minus the "
+                    "offset the group will commit, by group, topic and partition")
+              .Register(registry)),
       attempts_done(attempts.Add({{"result", "done"}})), attempts_retry(attempts.Add({{"result", "retry"}})),
       attempts_poison(attempts.Add({{"result", "poison"}})),
       attempts_unavailable(attempts.Add({{"result", "unavailable"}})), commits_ok(commits.Add({{"result", "ok"}})),

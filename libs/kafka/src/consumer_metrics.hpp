@@ -2,6 +2,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
@@ -16,6 +17,7 @@ struct ConsumerMetrics {
   prometheus::Family<prometheus::Counter>& rebalances;
   prometheus::Family<prometheus::Counter>& attempts;
   prometheus::Family<prometheus::Counter>& commits;
+  prometheus::Family<prometheus::Gauge>& lag;
   prometheus::Counter& attempts_done;
   prometheus::Counter& attempts_retry;
   prometheus::Counter& attempts_poison;

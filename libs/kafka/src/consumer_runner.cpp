@@ -104,6 +104,9 @@ private:
   bool dead_letter(const ConsumedRecord& record, DlqReason reason, const std::string& error, int attempts);
   void finish(const std::vector<std::pair<const ConsumedRecord*, bool>>& outcomes);
   void commit(const std::vector<PartitionKey>* only);
+  /// Sets the lag gauge of every assigned partition. Run-loop thread only.
+  void export_lag();
+  prometheus::Gauge& lag_gauge(const PartitionKey& key);
   bool wait_idle(const std::vector<PartitionKey>* only, std::chrono::milliseconds timeout);
   /// Sleeps, but wakes early when a stop is requested; returns false then.
   bool pause(std::chrono::milliseconds delay);
@@ -196,6 +199,7 @@ void ConsumerRunner::Impl::run() {
   while (!stop_requested_.load()) {
     if (std::chrono::steady_clock::now() >= next_commit) {
       commit(nullptr);
+      export_lag();
       next_commit = std::chrono::steady_clock::now() + options_.commit_interval;
     }
     {
@@ -531,6 +535,43 @@ void ConsumerRunner::Impl::commit(const std::vector<PartitionKey>* only) {
   }
 }
 
+prometheus::Gauge& ConsumerRunner::Impl::lag_gauge(const PartitionKey& key) {
+  return metrics_->lag.Add(
+      {{"group", options_.group_id}, {"topic", key.topic}, {"partition", std::to_string(key.partition)}});
+}
+
+void ConsumerRunner::Impl::export_lag() {
+  if (!metrics_) {
+    return;
+  }
+  std::vector<OffsetTracker::Position> positions;
+  {
+    std::lock_guard lock(progress_mutex_);
+    positions = tracker_.positions();
+  }
+  for (auto& p : positions) {
+    if (p.offset < 0) {
+      // Nothing dispatched since the assignment: the fetch position is where
+      // the group stands (its committed offset, once the first fetch began).
+      PartitionListHandle list(rd_kafka_topic_partition_list_new(1));
+      rd_kafka_topic_partition_list_add(list.get(), p.key.topic.c_str(), p.key.partition);
+      if (rd_kafka_position(consumer_.get(), list.get()) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        p.offset = list->elems[0].offset;
+      }
+    }
+    // The cached watermark from the last fetch answer: no broker round trip.
+    std::int64_t low = -1;
+    std::int64_t high = -1;
+    if (rd_kafka_get_watermark_offsets(consumer_.get(), p.key.topic.c_str(), p.key.partition, &low, &high) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      continue;
+    }
+    if (const auto lag = partition_lag(high, p.offset)) {
+      lag_gauge(p.key).Set(static_cast<double>(*lag));
+    }
+  }
+}
+
 void ConsumerRunner::Impl::on_rebalance(rd_kafka_t* /*rk*/, rd_kafka_resp_err_t err,
                                         rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   auto* self = static_cast<Impl*>(opaque);
@@ -583,6 +624,12 @@ void ConsumerRunner::Impl::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_par
     std::lock_guard lock(progress_mutex_);
     for (const auto& key : keys)
       tracker_.revoke(key);
+  }
+  if (metrics_) {
+    // Another member reports these partitions now; a stale gauge here would
+    // double their lag in a sum over the group.
+    for (const auto& key : keys)
+      metrics_->lag.Remove(&lag_gauge(key));
   }
   if (cooperative) {
     ErrorHandle error(rd_kafka_incremental_unassign(rk, partitions));

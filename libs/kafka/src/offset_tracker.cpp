@@ -62,6 +62,15 @@ std::vector<OffsetTracker::Position> OffsetTracker::committable(const std::vecto
   return out;
 }
 
+std::vector<OffsetTracker::Position> OffsetTracker::positions() const {
+  std::vector<Position> out;
+  out.reserve(partitions_.size());
+  for (const auto& [key, progress] : partitions_) {
+    out.push_back({key, position(progress)});
+  }
+  return out;
+}
+
 void OffsetTracker::committed(const PartitionKey& key, std::int64_t offset) {
   if (auto it = partitions_.find(key); it != partitions_.end()) {
     it->second.committed = std::max(it->second.committed, offset);
@@ -73,6 +82,15 @@ bool OffsetTracker::idle(const std::vector<PartitionKey>& keys) const {
     const auto it = partitions_.find(key);
     return it != partitions_.end() && it->second.running > 0;
   });
+}
+
+std::optional<std::int64_t> partition_lag(std::int64_t high_watermark, std::int64_t position) noexcept {
+  if (high_watermark < 0 || position < 0) {
+    return std::nullopt;
+  }
+  // The watermark is the last one fetched, so it can trail a position that
+  // a newer fetch already moved past: that is no lag, not a negative one.
+  return std::max<std::int64_t>(0, high_watermark - position);
 }
 
 } // namespace fte::kafka

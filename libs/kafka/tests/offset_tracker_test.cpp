@@ -72,5 +72,30 @@ TEST(OffsetTracker, PartitionsAreIndependentAndRevocationForgets) {
   EXPECT_EQ(tracker.committable().size(), 1U);
 }
 
+TEST(OffsetTracker, PositionsListEveryAssignedPartitionEvenUnstarted) {
+  OffsetTracker tracker;
+  tracker.assign(kP0);
+  tracker.assign(kP1);
+  tracker.dispatched(kP0, 7);
+  tracker.dispatched(kP0, 8);
+  tracker.finished(kP0, 8, true); // 7 still runs: the lag counts it
+  const auto positions = tracker.positions();
+  ASSERT_EQ(positions.size(), 2U);
+  EXPECT_EQ(positions[0].key, kP0);
+  EXPECT_EQ(positions[0].offset, 7);
+  EXPECT_EQ(positions[1].key, kP1);
+  EXPECT_EQ(positions[1].offset, -1); // nothing dispatched since its assignment
+  tracker.revoke(kP1);
+  EXPECT_EQ(tracker.positions().size(), 1U);
+}
+
+TEST(PartitionLag, IsTheWatermarkMinusThePositionAndNeverNegative) {
+  EXPECT_EQ(partition_lag(120, 20), 100);
+  EXPECT_EQ(partition_lag(20, 20), 0);
+  EXPECT_EQ(partition_lag(19, 20), 0);             // an older watermark than the position
+  EXPECT_FALSE(partition_lag(-1, 20).has_value()); // no fetch answered yet
+  EXPECT_FALSE(partition_lag(120, -1).has_value());
+}
+
 } // namespace
 } // namespace fte::kafka

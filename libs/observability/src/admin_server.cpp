@@ -1,6 +1,7 @@
 #include "fte/observability/admin_server.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
@@ -33,7 +34,18 @@ AdminServer::AdminServer(http::ServerOptions options, std::shared_ptr<prometheus
       server_(
           io_.get_executor(), std::move(options),
           [this](http::Request request) -> boost::asio::awaitable<http::Response> { co_return handle(request); },
-          logger_) {}
+          logger_) {
+  if (registry_) {
+    ready_ = &prometheus::BuildGauge()
+                  .Name("fte_ready")
+                  .Help("1 when every readiness check passes at this scrape (what /readyz answers 200 for), else 0")
+                  .Register(*registry_);
+    readiness_checks_ = &prometheus::BuildGauge()
+                             .Name("fte_readiness_check")
+                             .Help("Each readiness check at this scrape, 1 passing, 0 failing, by check")
+                             .Register(*registry_);
+  }
+}
 
 AdminServer::~AdminServer() { stop(); }
 
@@ -79,32 +91,41 @@ http::Response AdminServer::handle(const http::Request& request) {
     return http::json_response(http::Status::ok, {{"status", "ok"}});
   }
   if (path == "/readyz") {
-    nlohmann::json checks = nlohmann::json::object();
-    bool ready = true;
-    {
-      std::lock_guard lock(checks_mutex_);
-      for (const auto& [name, check] : checks_) {
-        bool ok = false;
-        try {
-          ok = check();
-        } catch (const std::exception& e) {
-          logger_.warn("readiness check threw", {{"check", name}, {"error", e.what()}});
-        }
-        checks[name] = ok;
-        ready = ready && ok;
-      }
-    }
+    const auto [checks, ready] = evaluate_checks();
     return http::json_response(ready ? http::Status::ok : http::Status::service_unavailable,
                                {{"status", ready ? "ok" : "unavailable"}, {"checks", checks}});
   }
   if (path == "/metrics") {
     http::Response response{http::Status::ok, request.version()};
     response.set(bhttp::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    if (ready_ != nullptr) {
+      const auto [checks, ready] = evaluate_checks();
+      ready_->Add({}).Set(ready ? 1 : 0);
+      for (const auto& [name, ok] : checks.items())
+        readiness_checks_->Add({{"check", name}}).Set(ok.get<bool>() ? 1 : 0);
+    }
     response.body() = prometheus::TextSerializer().Serialize(registry_->Collect());
     response.prepare_payload();
     return response;
   }
   return http::error_response(http::Status::not_found, "not_found", "no such endpoint");
+}
+
+std::pair<nlohmann::json, bool> AdminServer::evaluate_checks() {
+  nlohmann::json checks = nlohmann::json::object();
+  bool ready = true;
+  std::lock_guard lock(checks_mutex_);
+  for (const auto& [name, check] : checks_) {
+    bool ok = false;
+    try {
+      ok = check();
+    } catch (const std::exception& e) {
+      logger_.warn("readiness check threw", {{"check", name}, {"error", e.what()}});
+    }
+    checks[name] = ok;
+    ready = ready && ok;
+  }
+  return {std::move(checks), ready};
 }
 
 } // namespace fte::observability

@@ -63,6 +63,13 @@ TEST_F(AdminServerTest, ServesHealthReadinessAndMetrics) {
   const auto metrics = get(server->port(), "/metrics");
   EXPECT_EQ(metrics.result(), http::Status::ok);
   EXPECT_NE(metrics.body().find("fte_test_total 3"), std::string::npos) << metrics.body();
+  // Readiness as series, evaluated at the scrape (the alerts read them).
+  EXPECT_NE(metrics.body().find("fte_ready 1"), std::string::npos) << metrics.body();
+  EXPECT_NE(metrics.body().find("fte_readiness_check{check=\"kafka\"} 1"), std::string::npos) << metrics.body();
+  kafka_up = false;
+  const auto failing = get(server->port(), "/metrics").body();
+  EXPECT_NE(failing.find("fte_ready 0"), std::string::npos) << failing;
+  EXPECT_NE(failing.find("fte_readiness_check{check=\"kafka\"} 0"), std::string::npos) << failing;
 
   const auto missing = get(server->port(), "/nope");
   EXPECT_EQ(missing.result(), http::Status::not_found);

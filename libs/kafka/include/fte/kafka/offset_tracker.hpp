@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,6 +45,10 @@ public:
   [[nodiscard]] std::vector<Position> committable() const;
   /// Same, only for `keys`.
   [[nodiscard]] std::vector<Position> committable(const std::vector<PartitionKey>& keys) const;
+  /// Every assigned partition with the offset consumption has reached (what
+  /// the next commit would write), or -1 while nothing was dispatched since
+  /// its assignment.
+  [[nodiscard]] std::vector<Position> positions() const;
   /// The broker accepted `offset` for `key`.
   void committed(const PartitionKey& key, std::int64_t offset);
 
@@ -64,5 +69,11 @@ private:
   std::map<PartitionKey, Progress> partitions_;
   int in_flight_ = 0;
 };
+
+/// Records of a partition the group has not finished: the high watermark
+/// minus the position it will commit. Counting from that position rather than
+/// from what was fetched keeps it honest the way KEDA's lag is (records in a
+/// lane are not done). Nullopt when either side is unknown (negative).
+[[nodiscard]] std::optional<std::int64_t> partition_lag(std::int64_t high_watermark, std::int64_t position) noexcept;
 
 } // namespace fte::kafka

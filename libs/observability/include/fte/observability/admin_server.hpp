@@ -17,16 +17,19 @@
 #include "fte/http/server.hpp"
 
 namespace prometheus {
+class Gauge;
+template <typename T> class Family;
 class Registry;
-}
+} // namespace prometheus
 
 namespace fte::observability {
 
 /// The admin listener every fte process mounts: `GET /healthz` (the process
 /// is alive), `GET /readyz` (every readiness check passes; 503 with the
 /// failing checks named otherwise), `GET /metrics` (Prometheus text format of
-/// the registry). It runs on its own thread so a busy service still answers
-/// its probes.
+/// the registry, plus `fte_ready` and `fte_readiness_check{check}` evaluated at
+/// the scrape, so alerts see readiness without kube-state-metrics). It runs on its own thread so a busy service still
+/// answers its probes.
 class AdminServer {
 public:
   using ReadinessCheck = std::function<bool()>;
@@ -55,9 +58,13 @@ public:
 
 private:
   http::Response handle(const http::Request& request);
+  /// Runs every check; the checks by name and whether all passed.
+  std::pair<nlohmann::json, bool> evaluate_checks();
 
   boost::asio::io_context io_;
   std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Gauge>* ready_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* readiness_checks_ = nullptr;
   Logger logger_;
   std::mutex checks_mutex_;
   std::vector<std::pair<std::string, ReadinessCheck>> checks_;
