@@ -108,18 +108,19 @@ class ContainerProcess:
         self.log.close()
 
     def log_tail(self, chars=3000):
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - chars))
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return "(no log)"
+        return fte_stack.file_tail(self.log_path, chars)
 
 
 class ContainerImage(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # FTE_IMAGE_UNDER_TEST names an image built otherwise (`fte-local
+        # image --full`, or a registry's) to run these checks on instead.
+        cls.built_here = not os.environ.get("FTE_IMAGE_UNDER_TEST")
+        if not cls.built_here:
+            cls.image = os.environ["FTE_IMAGE_UNDER_TEST"]
+            cls.inspect = json.loads(podman("image", "inspect", cls.image).stdout)[0]
+            return
         cls.image = "localhost/fte-image-test:%s" % uuid.uuid4().hex[:8]
         started = time.monotonic()
         result = subprocess.run([FTE_LOCAL, "image"], capture_output=True, text=True, timeout=900,
@@ -134,7 +135,8 @@ class ContainerImage(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         # Untags this run's name only; the layers stay cached for the next run.
-        podman("rmi", cls.image, check=False)
+        if cls.built_here:
+            podman("rmi", cls.image, check=False)
 
     def test_labels_user_and_size(self):
         config = self.inspect["Config"]

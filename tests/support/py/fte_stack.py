@@ -234,6 +234,17 @@ class ScratchTopics:
             pass  # the broker may be what a robustness test stopped
 
 
+def file_tail(path, chars=3000):
+    """The last `chars` characters of a log file, for failure messages."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - chars))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no log)"
+
+
 class ServiceProcess:
     def __init__(self, name, binary, env, log_path):
         self.name = name
@@ -268,13 +279,7 @@ class ServiceProcess:
         return self.process.returncode
 
     def log_tail(self, chars=3000):
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - chars))
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return "(no log)"
+        return file_tail(self.log_path, chars)
 
 
 class Suite:
