@@ -117,11 +117,23 @@ class ContainerImage(unittest.TestCase):
         # FTE_IMAGE_UNDER_TEST names an image built otherwise (`fte-local
         # image --full`, or a registry's) to run these checks on instead.
         cls.built_here = not os.environ.get("FTE_IMAGE_UNDER_TEST")
-        if not cls.built_here:
+        if cls.built_here:
+            cls.image = "localhost/fte-image-test:%s" % uuid.uuid4().hex[:8]
+            cls.build_image()
+        else:
             cls.image = os.environ["FTE_IMAGE_UNDER_TEST"]
-            cls.inspect = json.loads(podman("image", "inspect", cls.image).stdout)[0]
-            return
-        cls.image = "localhost/fte-image-test:%s" % uuid.uuid4().hex[:8]
+        # Containers an earlier run left behind (a run killed by ctest's
+        # timeout cannot stop them: they are in sessions of their own) would
+        # keep consuming; they are this tier's, by name, in this clone's storage.
+        leftovers = podman("ps", "--all", "--quiet", "--filter", "name=^fte-image-test-").stdout.split()
+        if leftovers:
+            podman("rm", "--force", *leftovers, check=False)
+        cls.inspect = json.loads(podman("image", "inspect", cls.image).stdout)[0]
+
+    @classmethod
+    def build_image(cls):
+        """`fte-local image` (it installs podman and makes the base images
+        when they are missing), from ctest's build tree, without building."""
         started = time.monotonic()
         result = subprocess.run([FTE_LOCAL, "image"], capture_output=True, text=True, timeout=900,
                                 env=dict(os.environ, FTE_SKIP_BUILD="1", FTE_IMAGE_NAME=cls.image,
@@ -130,7 +142,6 @@ class ContainerImage(unittest.TestCase):
         if result.returncode != 0:
             raise fte_stack.StackUnavailable("deploy/local/fte-local image failed (%s):\n%s%s" % (
                 result.returncode, result.stdout[-4000:], result.stderr[-4000:]))
-        cls.inspect = json.loads(podman("image", "inspect", cls.image).stdout)[0]
 
     @classmethod
     def tearDownClass(cls):
