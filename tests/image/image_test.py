@@ -33,7 +33,7 @@ USER = "10001:10001"
 # Kubernetes' default terminationGracePeriodSeconds; the services' own
 # drain bound (FTE_SHUTDOWN_TIMEOUT_MS, 25 s by default) is below it.
 GRACE_SECONDS = 30
-# What the image may weigh (it weighs about 155 MB, 78 of them the base).
+# What the image may weigh (it weighs about 163 MB, 78 of them the base).
 MAX_IMAGE_MB = 200
 # Only what the suite sets goes into a container, not the test runner's
 # environment (paths of the build tree, the stack's stop commands).
