@@ -234,6 +234,17 @@ class ScratchTopics:
             pass  # the broker may be what a robustness test stopped
 
 
+def file_tail(path, chars=3000):
+    """The last `chars` characters of a log file, for failure messages."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - chars))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return "(no log)"
+
+
 class ServiceProcess:
     def __init__(self, name, binary, env, log_path):
         self.name = name
@@ -268,13 +279,7 @@ class ServiceProcess:
         return self.process.returncode
 
     def log_tail(self, chars=3000):
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - chars))
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return "(no log)"
+        return file_tail(self.log_path, chars)
 
 
 class Suite:
@@ -282,10 +287,16 @@ class Suite:
 
     `extra_env` goes to every service. `services` are started in order;
     `start`/`kill`/`stop` take `service` or `service#N` (another instance
-    of the same service in the same group)."""
+    of the same service in the same group). `launcher(instance, service,
+    env, log_path)` runs one instance and returns what ServiceProcess
+    offers (running, pid, terminate, kill_hard, log_tail); by default a
+    ServiceProcess of the build tree's binary (the image tier runs them in
+    containers instead)."""
 
-    def __init__(self, extra_env=None, services=SERVICES, prefix="e2e"):
+    def __init__(self, extra_env=None, services=SERVICES, prefix="e2e", launcher=None):
         self.prefix = unique_name(prefix) + "."
+        self.launcher = launcher or (lambda instance, service, env, log: ServiceProcess(
+            instance, service_binary(service), env, log))
         self.processes = {}
         self.starts = {}
         self.database = None
@@ -332,7 +343,7 @@ class Suite:
             env["FTE_HTTP_ADDR"] = "127.0.0.1:%d" % self.escalation_port
         self.starts[instance] = self.starts.get(instance, 0) + 1
         log = os.path.join(tempfile.gettempdir(), "%s%s.%d.log" % (self.prefix, instance, self.starts[instance]))
-        process = ServiceProcess(instance, service_binary(service), env, log)
+        process = self.launcher(instance, service, env, log)
         self.processes[instance] = process
         ready = eventually(lambda: not process.running() or
                            http_request(self.admin_ports[instance], "GET", "/readyz", timeout=2).status == 200,
