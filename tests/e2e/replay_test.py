@@ -15,8 +15,10 @@ import fte_stack
 from channels import ChannelTestCase, nonce, random_phone
 
 MESSAGE_TYPE = "fte.ticket.message.received.v1"
-LIVE_TABLES = ("customers", "customer_identifiers", "conversations", "tickets", "messages", "escalations",
-               "processed_messages", "outbox")
+# What a sandbox could write if it leaked into the live database. Not the
+# live groups' processed_messages or outbox: the live pipeline keeps applying
+# Twilio's delivery callbacks meanwhile, which is none of the sandbox's doing.
+LIVE_TABLES = ("customers", "customer_identifiers", "conversations", "tickets", "messages", "escalations")
 
 
 class Replay(ChannelTestCase):
@@ -61,7 +63,11 @@ class Replay(ChannelTestCase):
         self.drained()
 
     def live_counts(self):
-        return {t: self.stack.db.count("SELECT count(*) FROM %s" % t) for t in LIVE_TABLES}
+        counts = {t: self.stack.db.count("SELECT count(*) FROM %s" % t) for t in LIVE_TABLES}
+        # No sandbox consumer group ever claims an event in the live database.
+        counts["sandbox_claims"] = self.stack.db.count(
+            "SELECT count(*) FROM processed_messages WHERE consumer_group LIKE '%fte.sandbox.%'")
+        return counts
 
     def sandbox_db(self, name):
         database = self.stack.db.value("SELECT database_name FROM replays WHERE name = :'n' AND status <> 'removed'",
