@@ -34,6 +34,10 @@ protected:
         },
         60s);
     EXPECT_TRUE(stored) << "nothing stored for " << correlation << "\n" << suite->logs();
+    // The row commits before its outputs (the metric event, an escalation
+    // request) are published from the outbox: wait until every group has
+    // consumed to the end, so the trace sees the whole path.
+    EXPECT_TRUE(suite->wait_until_drained(60s)) << suite->logs();
     return correlation;
   }
 
