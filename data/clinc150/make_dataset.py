@@ -4,7 +4,9 @@
 Reads data/data_full.json and data/domains.json of the source repository and
 writes, into --out:
 
-  examples.csv     text,article   train split of the 30 in-scope intents
+  examples.csv     text,article   train split of the 30 in-scope intents + all of
+                                  oos_train (past resolutions a person handled
+                                  without an article: `escalate`)
   calibration.csv  text,expected  val split of the 30 intents + all of oos_val
   eval.csv         text,expected  test split of the 30 intents + all of oos_test
 
@@ -29,7 +31,7 @@ ESCALATE = "escalate"
 
 # Per-intent counts of data_full.json, and the sizes of its out-of-scope splits.
 PER_INTENT = {"train": 100, "val": 20, "test": 30}
-OOS = {"oos_val": 100, "oos_test": 1000}
+OOS = {"oos_train": 100, "oos_val": 100, "oos_test": 1000}
 
 
 def fail(msg):
@@ -120,16 +122,17 @@ def main():
     train = in_scope_rows(data, "train", intents)
     val = in_scope_rows(data, "val", intents)
     test = in_scope_rows(data, "test", intents)
+    oos_train = oos_rows(data, "oos_train")
     oos_val = oos_rows(data, "oos_val")
     oos_test = oos_rows(data, "oos_test")
 
-    examples = [(t, slug(i)) for t, i in train]
+    examples = [(t, slug(i)) for t, i in train] + [(t, ESCALATE) for t, _ in oos_train]
     calibration = [(t, slug(i)) for t, i in val] + [(t, ESCALATE) for t, _ in oos_val]
     evaluation = [(t, slug(i)) for t, i in test] + [(t, ESCALATE) for t, _ in oos_test]
 
     n = len(intents)
     expect = {
-        "examples.csv": n * PER_INTENT["train"],
+        "examples.csv": n * PER_INTENT["train"] + OOS["oos_train"],
         "calibration.csv": n * PER_INTENT["val"] + OOS["oos_val"],
         "eval.csv": n * PER_INTENT["test"] + OOS["oos_test"],
     }
@@ -147,8 +150,8 @@ def main():
         write_csv(os.path.join(a.out, name), header, body)
 
     print("in-scope intents: %d (%s)" % (n, " + ".join(DOMAINS)))
-    print("examples.csv:    %5d rows (train, %d per intent)"
-          % (len(examples), PER_INTENT["train"]))
+    print("examples.csv:    %5d rows (train: %d per intent, %d escalate)"
+          % (len(examples), PER_INTENT["train"], len(oos_train)))
     print("calibration.csv: %5d rows (val: %d in-scope, %d escalate)"
           % (len(calibration), len(val), len(oos_val)))
     print("eval.csv:        %5d rows (test: %d in-scope, %d escalate)"

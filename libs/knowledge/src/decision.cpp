@@ -153,22 +153,59 @@ std::optional<Choice> choose(const Ranking& ranking, const ScoreModel& model) {
   return best;
 }
 
-double pick_threshold(const std::vector<Judged>& judged, double target_precision) {
-  std::vector<std::pair<double, bool>> answers; // score, right
+namespace {
+
+// Each message's weight: 1, or the share of its kind over its kind's count.
+std::pair<double, double> weights_of(const std::vector<Judged>& judged, double out_of_scope_share) {
+  std::size_t in_scope = 0, out_of_scope = 0;
+  for (const auto& j : judged)
+    (j.expected ? in_scope : out_of_scope) += 1;
+  if (out_of_scope_share < 0 || out_of_scope_share >= 1 || in_scope == 0 || out_of_scope == 0) return {1.0, 1.0};
+  return {(1 - out_of_scope_share) / static_cast<double>(in_scope),
+          out_of_scope_share / static_cast<double>(out_of_scope)};
+}
+
+struct Answer {
+  double score;
+  bool right;
+  double weight;
+};
+
+std::vector<Answer> answers_of(const std::vector<Judged>& judged, double out_of_scope_share) {
+  const auto [in_weight, out_weight] = weights_of(judged, out_of_scope_share);
+  std::vector<Answer> answers;
   for (const auto& j : judged) {
-    if (j.choice) answers.emplace_back(j.choice->score, j.expected && *j.expected == j.choice->article_id);
+    if (j.choice)
+      answers.push_back({j.choice->score, j.expected && *j.expected == j.choice->article_id,
+                         j.expected ? in_weight : out_weight});
   }
-  std::sort(answers.begin(), answers.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  double threshold = 1.0;
-  std::size_t right = 0;
+  std::sort(answers.begin(), answers.end(), [](const Answer& a, const Answer& b) { return a.score > b.score; });
+  return answers;
+}
+
+} // namespace
+
+double pick_threshold(const std::vector<Judged>& judged, double target_precision, double out_of_scope_share) {
+  const auto answers = answers_of(judged, out_of_scope_share);
+  double threshold = 1.0, right = 0, total = 0;
   for (std::size_t i = 0; i < answers.size(); ++i) {
-    right += answers[i].second ? 1 : 0;
+    total += answers[i].weight;
+    if (answers[i].right) right += answers[i].weight;
     // Only where the next score differs: a threshold cannot split a tie.
-    if (i + 1 < answers.size() && answers[i + 1].first == answers[i].first) continue;
-    const double precision = static_cast<double>(right) / static_cast<double>(i + 1);
-    if (precision >= target_precision) threshold = answers[i].first;
+    if (i + 1 < answers.size() && answers[i + 1].score == answers[i].score) continue;
+    if (right / total >= target_precision) threshold = answers[i].score;
   }
   return threshold;
+}
+
+double weighted_precision(const std::vector<Judged>& judged, double threshold, double out_of_scope_share) {
+  double right = 0, total = 0;
+  for (const auto& a : answers_of(judged, out_of_scope_share)) {
+    if (a.score < threshold) break;
+    total += a.weight;
+    if (a.right) right += a.weight;
+  }
+  return total > 0 ? right / total : 1.0;
 }
 
 std::vector<CurvePoint> curve(const std::vector<Judged>& judged, std::size_t points) {
@@ -193,9 +230,11 @@ std::vector<CurvePoint> curve(const std::vector<Judged>& judged, std::size_t poi
 }
 
 Calibration calibrate(const std::vector<LabelledRanking>& data, bool semantic, double target_precision,
-                      std::size_t folds, std::size_t min_labelled, std::size_t min_positive) {
+                      double out_of_scope_share, std::size_t folds, std::size_t min_labelled,
+                      std::size_t min_positive) {
   Calibration calibration;
   calibration.target_precision = target_precision;
+  calibration.out_of_scope_share = out_of_scope_share;
   const auto positives = static_cast<std::size_t>(
       std::count_if(data.begin(), data.end(), [](const LabelledRanking& d) { return d.expected.has_value(); }));
   if (data.size() < min_labelled || positives < min_positive) {
@@ -217,8 +256,8 @@ Calibration calibrate(const std::vector<LabelledRanking>& data, bool semantic, d
       judged[i] = Judged{data[i].expected, choose(data[i].ranking, model)};
   }
   calibration.model = fit_model(data);
-  calibration.threshold = pick_threshold(judged, target_precision);
-  calibration.expected_precision = metrics(judged, calibration.threshold).precision;
+  calibration.threshold = pick_threshold(judged, target_precision, out_of_scope_share);
+  calibration.expected_precision = weighted_precision(judged, calibration.threshold, out_of_scope_share);
   calibration.labelled = data.size();
   calibration.fitted = true;
   return calibration;

@@ -29,6 +29,7 @@ private:
 KnowledgeOptions KnowledgeOptions::from_env(const Environment& env) {
   KnowledgeOptions o;
   o.target_precision = env.get_double("FTE_AGENT_TARGET_PRECISION", o.target_precision, 0.5, 1.0);
+  o.out_of_scope_share = env.get_double("FTE_AGENT_OUT_OF_SCOPE_SHARE", o.out_of_scope_share, 0.0, 0.99);
   o.calibration_examples = static_cast<std::size_t>(
       env.get_int("FTE_KB_CALIBRATION_EXAMPLES", static_cast<std::int64_t>(o.calibration_examples), 0, 1'000'000));
   o.recalibrate_delay = env.get_millis("FTE_KB_RECALIBRATE_DELAY_MS", o.recalibrate_delay,
@@ -179,8 +180,8 @@ KnowledgeBase::Calibrations KnowledgeBase::recalibrate() const {
     }
   }
   Calibrations result;
-  result.lexical = calibrate(lexical, false, options_.target_precision);
-  result.semantic = calibrate(semantic, true, options_.target_precision);
+  result.lexical = calibrate(lexical, false, options_.target_precision, options_.out_of_scope_share);
+  result.semantic = calibrate(semantic, true, options_.target_precision, options_.out_of_scope_share);
   return result;
 }
 

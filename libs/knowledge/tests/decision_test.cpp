@@ -108,3 +108,27 @@ TEST(Decision, NothingRetrievedIsNoAnswer) {
 
 } // namespace
 } // namespace fte::knowledge
+
+namespace fte::knowledge {
+namespace {
+
+TEST(Decision, ThresholdIsPickedForTheAssumedShareOfOutOfScopeMessages) {
+  // 90 answerable, all right at 0.9; 10 out of scope, answered at 0.8.
+  std::vector<Judged> judged;
+  for (int i = 0; i < 90; ++i)
+    judged.push_back({1, Choice{1, 0.9}});
+  for (int i = 0; i < 10; ++i)
+    judged.push_back({std::nullopt, Choice{1, 0.8}});
+  // As labelled: 90 right of 100 answers at 0.8 is 0.90.
+  EXPECT_DOUBLE_EQ(pick_threshold(judged, 0.9), 0.8);
+  // Were half the traffic out of scope, 0.8 would be right half the time.
+  EXPECT_DOUBLE_EQ(pick_threshold(judged, 0.9, 0.5), 0.9);
+  EXPECT_NEAR(weighted_precision(judged, 0.8, 0.5), 0.5, 1e-9);
+  EXPECT_NEAR(weighted_precision(judged, 0.8, -1), 0.9, 1e-9);
+  // No out-of-scope message to weigh: unweighted.
+  judged.resize(90);
+  EXPECT_DOUBLE_EQ(pick_threshold(judged, 0.9, 0.5), 0.9);
+}
+
+} // namespace
+} // namespace fte::knowledge

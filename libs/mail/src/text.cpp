@@ -7,41 +7,11 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD"; // U+FFFD
 
-// Length of the well-formed UTF-8 sequence at the start of `bytes`, or 0 when
-// it is not one (RFC 3629 table, as in the Unicode standard's table 3-7).
-std::size_t utf8_sequence_length(std::string_view bytes) noexcept {
-  const auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
-  const auto in = [](std::uint8_t b, std::uint8_t lo, std::uint8_t hi) { return b >= lo && b <= hi; };
-  const std::uint8_t b0 = byte(0);
-  if (b0 < 0x80) return 1;
-  if (in(b0, 0xC2, 0xDF)) return bytes.size() >= 2 && in(byte(1), 0x80, 0xBF) ? 2 : 0;
-  if (in(b0, 0xE0, 0xEF)) {
-    if (bytes.size() < 3) return 0;
-    const std::uint8_t lo = b0 == 0xE0 ? 0xA0 : 0x80;
-    const std::uint8_t hi = b0 == 0xED ? 0x9F : 0xBF;
-    return in(byte(1), lo, hi) && in(byte(2), 0x80, 0xBF) ? 3 : 0;
-  }
-  if (in(b0, 0xF0, 0xF4)) {
-    if (bytes.size() < 4) return 0;
-    const std::uint8_t lo = b0 == 0xF0 ? 0x90 : 0x80;
-    const std::uint8_t hi = b0 == 0xF4 ? 0x8F : 0xBF;
-    return in(byte(1), lo, hi) && in(byte(2), 0x80, 0xBF) && in(byte(3), 0x80, 0xBF) ? 4 : 0;
-  }
-  return 0;
-}
+using fte::utf8_sequence_length;
 
 bool is_ascii_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 } // namespace
-
-bool is_valid_utf8(std::string_view bytes) noexcept {
-  while (!bytes.empty()) {
-    const auto length = utf8_sequence_length(bytes);
-    if (length == 0) return false;
-    bytes.remove_prefix(length);
-  }
-  return true;
-}
 
 std::string sanitize_text(std::string_view bytes) {
   std::string out;

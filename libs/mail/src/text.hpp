@@ -4,6 +4,8 @@
 #include <string>
 #include <string_view>
 
+#include "fte/common/text.hpp"
+
 // Small text helpers the parser, the HTML renderer and the composer share.
 // Everything fte::mail returns passes through sanitize_text, so the rest of
 // the pipeline (JSON events, PostgreSQL text columns, which refuse NUL) can
@@ -19,9 +21,7 @@ namespace fte::mail::detail {
 /// spaces, runs of spaces collapse, the ends are trimmed.
 [[nodiscard]] std::string sanitize_header_text(std::string_view bytes);
 
-/// True when `bytes` is entirely well-formed UTF-8 (no overlongs, no
-/// surrogates, nothing above U+10FFFF).
-[[nodiscard]] bool is_valid_utf8(std::string_view bytes) noexcept;
+using fte::is_valid_utf8; // fte/common/text.hpp
 
 /// The longest prefix of valid UTF-8 `text` of at most `max_bytes` bytes that
 /// does not split a character.

@@ -7,7 +7,7 @@
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
 #include "fte/pg/array_literal.hpp"
-#include "knowledge_base.hpp"
+#include "fte/agent_rules/decision.hpp"
 
 namespace fte::agent {
 namespace {
@@ -54,15 +54,18 @@ constexpr const char* kUpdateTicketsSql =
 constexpr const char* kStoreMessages = "agent_store_messages";
 constexpr const char* kStoreMessagesSql =
     "INSERT INTO messages (id, conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
-    "status, source_event_id, correlation_id, kb_article_id, kb_score, channel_metadata, recipient, next_attempt_at, "
-    "created_at, updated_at) "
+    "status, source_event_id, correlation_id, kb_article_id, kb_score, kb_threshold, kb_method, channel_metadata, "
+    "recipient, next_attempt_at, created_at, updated_at) "
     "SELECT id, conversation_id, ticket_id, customer_id, direction, channel, sender, NULLIF(subject, ''), body, "
-    "status, source_event_id, correlation_id, kb_article_id, kb_score, channel_metadata, NULLIF(recipient, ''), "
+    "status, source_event_id, correlation_id, kb_article_id, kb_score, kb_threshold, NULLIF(kb_method, ''), "
+    "channel_metadata, NULLIF(recipient, ''), "
     "CASE WHEN direction = 'outbound' THEN clock_timestamp() END, clock_timestamp(), clock_timestamp() "
     "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], "
-    "$9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::real[], $15::jsonb[], $16::text[]) "
+    "$9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::real[], $15::real[], $16::text[], "
+    "$17::jsonb[], $18::text[]) "
     "WITH ORDINALITY AS m(id, conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
-    "status, source_event_id, correlation_id, kb_article_id, kb_score, channel_metadata, recipient, ord) "
+    "status, source_event_id, correlation_id, kb_article_id, kb_score, kb_threshold, kb_method, channel_metadata, "
+    "recipient, ord) "
     "ORDER BY ord";
 
 // One ticket message, read once.
@@ -84,7 +87,7 @@ struct Inbound {
 // The columns of the messages insert, a row at a time.
 struct MessageRows {
   pg::ArrayLiteral id, conversation, ticket, customer, direction, channel, sender, subject, body, status, source,
-      correlation, kb_article, kb_score, metadata, recipient;
+      correlation, kb_article, kb_score, kb_threshold, kb_method, metadata, recipient;
 };
 
 // (customer, channel, thread): what finds a conversation.
@@ -98,7 +101,9 @@ struct TicketState {
 } // namespace
 
 AgentHandler::AgentHandler(AgentOptions options)
-    : options_(std::move(options)), deliveries_(options_.topics.escalations, options_.metrics) {}
+    : options_(std::move(options)), deliveries_(options_.topics.escalations, options_.metrics) {
+  if (!options_.knowledge) throw std::invalid_argument("AgentHandler needs the knowledge base");
+}
 
 void AgentHandler::prepare(pqxx::connection& connection) const {
   connection.prepare(kFindConversations, kFindConversationsSql);
@@ -108,7 +113,6 @@ void AgentHandler::prepare(pqxx::connection& connection) const {
   connection.prepare(kOpenTickets, kOpenTicketsSql);
   connection.prepare(kUpdateTickets, kUpdateTicketsSql);
   connection.prepare(kStoreMessages, kStoreMessagesSql);
-  KnowledgeBase::prepare(connection);
   DeliveryUpdates::prepare(connection);
 }
 
@@ -207,12 +211,13 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
     }
   }
 
-  // 3. The knowledge base, for the whole batch at once.
+  // 3. The knowledge, for the whole batch at once (in this process: the
+  //    index is in memory, ADR 0018).
   std::vector<std::string> texts;
   texts.reserve(items.size());
   for (const auto& in : items)
     texts.push_back(in.text);
-  const auto articles = KnowledgeBase::best_articles(tx, texts);
+  const auto knowledge = options_.knowledge->decide(texts);
 
   // 4. Decisions, in offset order.
   std::map<std::string, TicketState> final_state; // every ticket touched
@@ -226,13 +231,11 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& in = items[i];
     const auto& event = in.delivery->event;
-    const auto& article = articles[i];
     const auto& conversation_id = conversation_of.at({in.customer_id, in.channel, in.thread});
 
-    std::optional<EscalationDecision> escalation = policy_.evaluate(in.text, in.priority);
-    if (!escalation && (!article || article->score < options_.min_score)) {
-      escalation = EscalationPolicy::low_confidence(article ? article->score : 0.0, in.priority);
-    }
+    const auto decision = decide(policy_, in.text, in.priority, knowledge[i]);
+    const auto& escalation = decision.escalation;
+    const auto& article = decision.knowledge.article;
     const TicketState state{escalation ? "escalated" : "answered", escalation ? escalation->priority : in.priority};
 
     std::string ticket_id;
@@ -272,6 +275,8 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
     m.correlation.add(event.correlationid);
     m.kb_article.add_null();
     m.kb_score.add_null();
+    m.kb_threshold.add_null();
+    m.kb_method.add_null();
     m.metadata.add(in.metadata.dump());
     m.recipient.add_null();
     if (!escalation) {
@@ -287,8 +292,10 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
       m.status.add("pending");
       m.source.add(event.id);
       m.correlation.add(event.correlationid);
-      m.kb_article.add(static_cast<std::int64_t>(article->id));
-      m.kb_score.add(article->score);
+      m.kb_article.add(article->id);
+      m.kb_score.add(decision.knowledge.score);
+      m.kb_threshold.add(decision.knowledge.threshold);
+      m.kb_method.add(knowledge::method_name(decision.knowledge.method));
       // What the dispatcher needs to answer on the same channel: the
       // inbound's metadata (our number, the Gmail thread, the Message-ID)
       // and the customer's address there.
@@ -328,7 +335,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
                                   {"channel", in.channel},
                                   {"outcome", escalation ? "escalated" : "answered"},
                                   {"latency_ms", latency_ms},
-                                  {"kb_score", article ? nlohmann::json(article->score) : nlohmann::json(nullptr)},
+                                  {"kb_score", article ? nlohmann::json(decision.knowledge.score) : nlohmann::json(nullptr)},
                                   {"kb_article_id", article ? nlohmann::json(article->id) : nlohmann::json(nullptr)},
                                   {"processed_at", requested_at},
                                   {"source_event_id", event.id}}),
@@ -348,7 +355,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
   }
   tx.exec_prepared(kStoreMessages, m.id.str(), m.conversation.str(), m.ticket.str(), m.customer.str(),
                    m.direction.str(), m.channel.str(), m.sender.str(), m.subject.str(), m.body.str(), m.status.str(),
-                   m.source.str(), m.correlation.str(), m.kb_article.str(), m.kb_score.str(), m.metadata.str(),
+                   m.source.str(), m.correlation.str(), m.kb_article.str(), m.kb_score.str(), m.kb_threshold.str(), m.kb_method.str(), m.metadata.str(),
                    m.recipient.str());
   // Delivered to the dispatcher's LISTEN only if this transaction commits.
   if (replies > 0) tx.exec("NOTIFY " + std::string(kRepliesChannel));

@@ -6,7 +6,8 @@
 
 #include "agent_events.hpp"
 #include "delivery_updates.hpp"
-#include "escalation_policy.hpp"
+#include "fte/agent_rules/escalation_policy.hpp"
+#include "fte/knowledge/knowledge_base.hpp"
 #include "fte/kafka/topics.hpp"
 #include "fte/runtime/exactly_once.hpp"
 
@@ -14,9 +15,9 @@ namespace fte::agent {
 
 struct AgentOptions {
   kafka::TopicNames topics;
-  /// Knowledge-base answers below this score are not sent; the message is
-  /// escalated as low_confidence instead (FTE_KB_MIN_SCORE).
-  double min_score = 0.5;
+  /// What answers (required): the in-memory knowledge and its calibrated
+  /// decision (ADR 0018), shared by every lane.
+  std::shared_ptr<const knowledge::KnowledgeBase> knowledge;
   /// Where the delivery-status counters go; none when null.
   std::shared_ptr<prometheus::Registry> metrics;
 };
@@ -28,7 +29,7 @@ struct AgentOptions {
 /// the one of its Gmail thread, so a reply to our reply lands in it; other
 /// channels: the customer's open one on that channel) and ticket, stores
 /// the inbound message with its channel_metadata, and stores a
-/// knowledge-base reply or escalates; the escalation request and a metric
+/// knowledge-base reply or escalates (agent::decide); the escalation request and a metric
 /// event go to the outputs (published after COMMIT). The reply row (status
 /// `pending`, the inbound's channel_metadata and the customer's address on
 /// the channel) is the reply outbox: the dispatcher sends it after COMMIT,

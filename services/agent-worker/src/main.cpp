@@ -17,8 +17,16 @@ int main() {
                         const fte::kafka::TopicNames& topics) -> std::unique_ptr<fte::runtime::DomainHandler> {
         fte::agent::AgentOptions options;
         options.topics = topics;
-        options.min_score = service.env().get_double("FTE_KB_MIN_SCORE", options.min_score, 0.0, 1.0);
         options.metrics = service.registry();
+        // The knowledge is read, embedded and calibrated before the first
+        // batch, then follows changes on a thread of its own (ADR 0018).
+        auto knowledge = std::make_shared<fte::knowledge::KnowledgeBase>(
+            service.env().get_or("FTE_DATABASE_URL", fte::runtime::kDefaultDatabaseUrl),
+            fte::knowledge::embedder_from_env(service.env()), fte::knowledge::KnowledgeOptions::from_env(service.env()),
+            service.logger().with({{"component", "knowledge"}}));
+        knowledge->load();
+        knowledge->watch();
+        options.knowledge = std::move(knowledge);
         return std::make_unique<fte::agent::AgentHandler>(options);
       },
       .start_beside = fte::agent::start_reply_dispatch,

@@ -1,6 +1,6 @@
 #include "reply_escalation.hpp"
 
-#include "escalation_policy.hpp"
+#include "fte/agent_rules/escalation_policy.hpp"
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
 

@@ -59,5 +59,9 @@ void add_gmail_command(CLI::App& app, std::function<int(const Context&)>& run);
 void add_lag_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte dlq list|show|redrive`.
 void add_dlq_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte kb` (articles, examples, calibration).
+void add_kb_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte eval FILE.csv`.
+void add_eval_command(CLI::App& app, std::function<int(const Context&)>& run);
 
 } // namespace fte::cli

@@ -67,7 +67,20 @@ struct Judged {
 /// The lowest threshold whose answers (score >= it) on `judged` are right
 /// at least `target_precision` of the time; 1.0 (answer nothing) when no
 /// threshold reaches it.
-[[nodiscard]] double pick_threshold(const std::vector<Judged>& judged, double target_precision);
+///
+/// Precision depends on how many messages have no answer in the knowledge,
+/// and labelled sets rarely have the share real traffic has (past
+/// resolutions are nearly all answerable). With `out_of_scope_share` in
+/// [0, 1), the messages are weighted so that those expecting a handover
+/// count for that share of the traffic: the precision is the one expected
+/// at that mix. Negative, or a set lacking either kind: unweighted.
+[[nodiscard]] double pick_threshold(const std::vector<Judged>& judged, double target_precision,
+                                    double out_of_scope_share = -1);
+
+/// The precision of the answers at `threshold`, weighted as pick_threshold
+/// weighs them.
+[[nodiscard]] double weighted_precision(const std::vector<Judged>& judged, double threshold,
+                                        double out_of_scope_share);
 
 /// Precision and coverage at each distinct score, highest threshold first,
 /// thinned to about `points` points.
@@ -79,7 +92,8 @@ struct Calibration {
   ScoreModel model;
   double threshold = 0.95;
   double target_precision = 0.95;
-  double expected_precision = 0; ///< on the calibration data (cross-fitted), or the target
+  double out_of_scope_share = -1; ///< the traffic mix the precision is for (pick_threshold)
+  double expected_precision = 0; ///< on the calibration data (cross-fitted, weighted), or the target
   std::size_t labelled = 0;      ///< labelled messages used (0: the defaults)
   std::size_t from_examples = 0; ///< of which past resolutions, left out one at a time
   bool fitted = false;           ///< false: default_model and threshold = target
@@ -92,8 +106,8 @@ struct Calibration {
 /// the threshold is the target itself (the model's probability is
 /// calibrated on CLINC150).
 [[nodiscard]] Calibration calibrate(const std::vector<LabelledRanking>& data, bool semantic, double target_precision,
-                                    std::size_t folds = 5, std::size_t min_labelled = 100,
-                                    std::size_t min_positive = 30);
+                                    double out_of_scope_share = -1, std::size_t folds = 5,
+                                    std::size_t min_labelled = 100, std::size_t min_positive = 30);
 
 /// The agent's call on one message from one ranking: the best candidate,
 /// answered when its score reaches the calibration's threshold.

@@ -24,6 +24,9 @@ struct KnowledgeOptions {
   /// Answers must be right this often (FTE_AGENT_TARGET_PRECISION): the
   /// threshold is picked for it on the current knowledge's evaluation.
   double target_precision = 0.95;
+  /// The share of messages the knowledge has no answer for, that precision
+  /// is promised at (FTE_AGENT_OUT_OF_SCOPE_SHARE; pick_threshold).
+  double out_of_scope_share = 0.5;
   /// How many past resolutions, left out one at a time, join the
   /// calibration set (FTE_KB_CALIBRATION_EXAMPLES): more is a steadier
   /// threshold and a longer recalibration.
@@ -37,7 +40,7 @@ struct KnowledgeOptions {
   std::size_t embedding_cache = 20'000;
   RankOptions rank;
 
-  /// FTE_AGENT_TARGET_PRECISION, FTE_KB_CALIBRATION_EXAMPLES,
+  /// FTE_AGENT_TARGET_PRECISION, FTE_AGENT_OUT_OF_SCOPE_SHARE, FTE_KB_CALIBRATION_EXAMPLES,
   /// FTE_KB_RECALIBRATE_DELAY_MS, FTE_KB_POLL_INTERVAL_MS,
   /// FTE_EMBEDDINGS_CACHE. @throws ConfigError
   static KnowledgeOptions from_env(const Environment& env);

@@ -1,4 +1,4 @@
-#include "escalation_policy.hpp"
+#include "fte/agent_rules/escalation_policy.hpp"
 
 #include <algorithm>
 #include <array>
@@ -98,14 +98,6 @@ std::optional<EscalationDecision> EscalationPolicy::evaluate(std::string_view te
   const auto& rule = rules_[best->rule];
   return EscalationDecision{rule.reason, "matched \"" + best->text + "\"",
                             max_priority(rule.priority, requested_priority)};
-}
-
-EscalationDecision EscalationPolicy::low_confidence(double best_score, std::string_view requested_priority) {
-  return EscalationDecision{"low_confidence",
-                            best_score > 0 ? "best knowledge-base score " + std::to_string(best_score).substr(0, 5) +
-                                                 " is below the threshold"
-                                           : "no knowledge-base article matches",
-                            max_priority("normal", requested_priority)};
 }
 
 } // namespace fte::agent

@@ -31,8 +31,6 @@ public:
   [[nodiscard]] std::optional<EscalationDecision> evaluate(std::string_view text,
                                                            std::string_view requested_priority) const;
 
-  /// The decision when the knowledge base has no confident answer.
-  [[nodiscard]] static EscalationDecision low_confidence(double best_score, std::string_view requested_priority);
 
 private:
   struct Rule {
