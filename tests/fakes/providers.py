@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """fte's offline provider simulators: fake Twilio, fake Gmail + Google OAuth2
-token endpoint, fake Google JWKS (with Pub/Sub push OIDC token minting) and a
-Pub/Sub push sender, each on its own loopback port.
+token endpoint, fake Google JWKS (with Pub/Sub push OIDC token minting), a
+Pub/Sub push sender and, with --openai-port, a fake OpenAI-compatible API,
+each on its own loopback port.
 
     /usr/bin/python3 tests/fakes/providers.py --twilio-port 18081 --gmail-port 18082 \
         --jwks-port 18083 --push-endpoint http://127.0.0.1:8080/webhooks/gmail
@@ -22,6 +23,7 @@ import sys
 import threading
 
 import fake_gmail
+import fake_openai
 import fake_twilio
 import fakehttp
 import google_tokens
@@ -39,8 +41,8 @@ DEFAULT_MESSAGE_ID_DOMAIN = "support.example.com"
 
 
 class Providers:
-    """All simulators, started together; `service_env()` is what fte's
-    services need to use them."""
+    """All simulators, started together (the OpenAI one only when given a
+    port); `service_env()` is what fte's services need to use them."""
 
     def __init__(self, host="127.0.0.1", twilio_port=0, gmail_port=0, jwks_port=0,
                  account_sid=DEFAULT_ACCOUNT_SID, auth_token=DEFAULT_AUTH_TOKEN,
@@ -49,7 +51,7 @@ class Providers:
                  refresh_token=DEFAULT_REFRESH_TOKEN, gmail_page_size=3, token_lifetime=3599,
                  push_endpoint=None, push_audience=google_tokens.DEFAULT_AUDIENCE,
                  push_service_account=google_tokens.DEFAULT_SERVICE_ACCOUNT, jwks_max_age=19800, quiet=False,
-                 log_stream=None):
+                 log_stream=None, openai_port=None):
         self.host = host
         self.log = fakehttp.Log(quiet, log_stream)
         self.keys = google_tokens.GoogleKeys(max_age=jwks_max_age)
@@ -66,6 +68,10 @@ class Providers:
             "jwks": fakehttp.Server(self.keys.router(self.log), host, jwks_port, self.log),
         }
         self.gmail.token_url = self.token_url
+        self.openai = None
+        if openai_port is not None:
+            self.openai = fake_openai.OpenAIFake(log=self.log)
+            self.servers["openai"] = fakehttp.Server(self.openai.router(), host, openai_port, self.log)
 
     @property
     def twilio_url(self):
@@ -82,6 +88,10 @@ class Providers:
     @property
     def jwks_url(self):
         return self.servers["jwks"].url + "/oauth2/v3/certs"
+
+    @property
+    def openai_url(self):
+        return self.servers["openai"].url + "/v1"
 
     def start(self):
         for server in self.servers.values():
@@ -131,13 +141,18 @@ class Providers:
                         "FTE_GMAIL_REFRESH_TOKEN": self.refresh_token})
         if public_base_url:
             env["FTE_PUBLIC_BASE_URL"] = public_base_url
+        if self.openai:
+            env.update({"FTE_LLM_BASE_URL": self.openai_url, "FTE_EMBEDDINGS_BASE_URL": self.openai_url})
         return env
 
     def ready_line(self):
-        return ("fte provider simulators ready: twilio %s (account %s), gmail %s (oauth token %s, mailboxes %s), "
+        line = ("fte provider simulators ready: twilio %s (account %s), gmail %s (oauth token %s, mailboxes %s), "
                 "google jwks %s, pubsub push -> %s" % (
                     self.twilio_url, self.twilio.account_sid, self.gmail_url, self.token_url,
                     ",".join(self.gmail.initial_mailboxes), self.jwks_url, self.push.endpoint or "(none)"))
+        if self.openai:
+            line += ", openai %s (model %s)" % (self.openai_url, self.openai.model)
+        return line
 
 
 def parse_args(argv):
@@ -146,6 +161,7 @@ def parse_args(argv):
     parser.add_argument("--twilio-port", type=int, default=0)
     parser.add_argument("--gmail-port", type=int, default=0, help="Gmail API and the OAuth2 token endpoint")
     parser.add_argument("--jwks-port", type=int, default=0)
+    parser.add_argument("--openai-port", type=int, help="also serve the fake OpenAI-compatible API (0: any free port)")
     parser.add_argument("--twilio-account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--twilio-auth-token", default=DEFAULT_AUTH_TOKEN)
     parser.add_argument("--whatsapp-number", default=DEFAULT_WHATSAPP_NUMBER, help="our number (E.164)")
@@ -176,7 +192,8 @@ def main(argv=None):
                           args.twilio_auth_token, args.whatsapp_number, args.inbound_url, routes,
                           tuple(args.mailbox or [DEFAULT_MAILBOX]), args.gmail_client_id, args.gmail_client_secret,
                           args.gmail_refresh_token, args.gmail_page_size, args.token_lifetime, args.push_endpoint,
-                          args.push_audience, args.push_service_account, args.jwks_max_age, args.quiet)
+                          args.push_audience, args.push_service_account, args.jwks_max_age, args.quiet,
+                          openai_port=args.openai_port)
     if args.service_account_file:
         providers.write_service_account(args.service_account_file)
     if args.env_file:

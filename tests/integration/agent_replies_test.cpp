@@ -98,8 +98,11 @@ protected:
     return tx.exec1(sql)[0].as<long>();
   }
 
-  static agent::AgentOptions options(const std::string& escalations, const std::string& metrics) {
+  agent::AgentOptions options(const std::string& escalations, const std::string& metrics) const {
     agent::AgentOptions o;
+    auto knowledge = std::make_shared<knowledge::KnowledgeBase>(db.url(), nullptr, knowledge::KnowledgeOptions{}, logger);
+    knowledge->load();
+    o.knowledge = std::move(knowledge);
     o.topics = kafka::TopicNames::with_prefix("test.");
     o.topics.escalations = escalations;
     o.topics.metrics_agent = metrics;

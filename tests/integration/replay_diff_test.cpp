@@ -74,6 +74,9 @@ protected:
   void run_pipeline(const ScratchDatabase& db, const std::vector<const Input*>& messages) {
     agent::AgentOptions options;
     options.topics = kafka::TopicNames::with_prefix("replay-diff-test.");
+    auto knowledge = std::make_shared<knowledge::KnowledgeBase>(db.url(), nullptr, knowledge::KnowledgeOptions{}, logger);
+    knowledge->load();
+    options.knowledge = std::move(knowledge);
     const agent::AgentHandler agent_handler(options);
     pqxx::connection c(db.url());
     agent_handler.prepare(c);
@@ -258,7 +261,7 @@ TEST_F(ReplayDiffTest, AnEditedArticleInTheSandboxChangesExactlyTheMessagesItAns
 TEST_F(ReplayDiffTest, AMessageTheSandboxWasGivenButDidNotDecideIsPending) {
   require_kafka(stack);
   reset_1 = &message("How do I reset my password? I forgot it.");
-  const auto& undecided = message("Where can I download my invoices?");
+  const auto& undecided = message("How long does shipping take?");
   run_pipeline(live, {reset_1, &undecided});
   run_pipeline(sandbox, {reset_1});
 

@@ -9,6 +9,8 @@ namespace {
 
 // Texts embedded per engine call (and per stored-vector statement) at load.
 constexpr std::size_t kLoadBatch = 64;
+// A calibration set this large picks the thresholds on its own (recalibrate).
+constexpr std::size_t kMinCalibrationSet = 200;
 // More pending changes than this and a full reload is cheaper.
 constexpr std::size_t kMaxIncremental = 1000;
 
@@ -151,6 +153,8 @@ KnowledgeBase::Calibrations KnowledgeBase::recalibrate() const {
   // Ranked under a shared lock: decide() goes on meanwhile; only the
   // watcher changes the index, and it is the one calling this.
   std::vector<LabelledRanking> lexical, semantic;
+  std::vector<std::size_t> lexical_of; // semantic[i] is lexical[lexical_of[i]]
+  std::size_t calibration_count = 0;    // lexical[0, calibration_count) are the calibration set's
   bool with_vectors = false;
   {
     const std::shared_lock lock(mutex_);
@@ -159,9 +163,12 @@ KnowledgeBase::Calibrations KnowledgeBase::recalibrate() const {
     for (std::size_t i = 0; i < calibration_set_.size(); ++i) {
       const auto& message = calibration_set_[i];
       lexical.push_back({index_.rank(message.text, none), message.expected_article_id});
-      if (with_vectors && !calibration_vectors_[i].empty())
+      if (with_vectors && !calibration_vectors_[i].empty()) {
         semantic.push_back({index_.rank(message.text, calibration_vectors_[i]), message.expected_article_id});
+        lexical_of.push_back(lexical.size() - 1);
+      }
     }
+    calibration_count = lexical.size();
     // Past resolutions, each ranked as if it were not stored: a spread
     // sample (every k-th by id) when there are more than the budget.
     std::vector<std::int64_t> ids;
@@ -174,14 +181,35 @@ KnowledgeBase::Calibrations KnowledgeBase::recalibrate() const {
     for (std::size_t i = 0; step != 0 && i < ids.size(); i += step) {
       const auto* example = index_.example(ids[i]);
       lexical.push_back({index_.rank(example->text, none, example->id), example->article_id});
-      if (with_vectors)
+      if (with_vectors) {
         semantic.push_back(
             {index_.rank(example->text, index_.example_vector(example->id), example->id), example->article_id});
+        lexical_of.push_back(lexical.size() - 1);
+      }
     }
   }
   Calibrations result;
-  result.lexical = calibrate(lexical, false, options_.target_precision, options_.out_of_scope_share);
-  result.semantic = calibrate(semantic, true, options_.target_precision, options_.out_of_scope_share);
+  // The threshold is picked on the calibration set alone when it is large
+  // enough: a past resolution left out still has its paraphrases among the
+  // others (people resolve the same question many times), so its ranking is
+  // better than a new message's, and a threshold picked on those promises
+  // more precision than new messages get (measured on CLINC150: 0.94
+  // against 0.95 promised). The resolutions still fit the model.
+  const bool calibration_set_decides = calibration_count >= kMinCalibrationSet;
+  std::vector<bool> lexical_decides(lexical.size(), true);
+  if (calibration_set_decides) {
+    for (std::size_t i = calibration_count; i < lexical.size(); ++i)
+      lexical_decides[i] = false;
+  }
+  result.lexical =
+      calibrate(lexical, false, options_.target_precision, options_.out_of_scope_share, lexical_decides);
+  // The semantic stage decides what the lexical one does not answer.
+  std::vector<bool> semantic_decides(semantic.size());
+  for (std::size_t i = 0; i < semantic.size(); ++i)
+    semantic_decides[i] =
+        lexical_decides[lexical_of[i]] && !judge(lexical[lexical_of[i]].ranking, result.lexical).answer;
+  result.semantic =
+      calibrate(semantic, true, options_.target_precision, options_.out_of_scope_share, semantic_decides);
   return result;
 }
 

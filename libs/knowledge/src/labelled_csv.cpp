@@ -78,6 +78,15 @@ private:
 
 } // namespace
 
+bool valid_slug(std::string_view slug) noexcept {
+  if (slug.empty() || slug.size() > 100 || slug.front() == '-') return false;
+  for (const char c : slug) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return slug != kEscalate;
+}
+
+
 LabelledCsv parse_labelled_csv(std::string_view input, std::string_view label_column) {
   Reader reader(input);
   Record record;
@@ -103,7 +112,7 @@ LabelledCsv parse_labelled_csv(std::string_view input, std::string_view label_co
         error("empty text");
       } else if (text.size() > kMaxText) {
         error("text longer than " + std::to_string(kMaxText) + " bytes");
-      } else if (label != kEscalate && !store::valid_slug(label)) {
+      } else if (label != kEscalate && !valid_slug(label)) {
         error("'" + truncate_utf8(label, 100) + "' is not an article slug or " + std::string(kEscalate));
       } else {
         out.rows.push_back({std::move(text), std::move(label), record.line});

@@ -83,14 +83,6 @@ Resolved resolve(pqxx::transaction_base& tx, const std::vector<LabelledText>& ro
 
 } // namespace
 
-bool valid_slug(std::string_view slug) noexcept {
-  if (slug.empty() || slug.size() > 100 || slug.front() == '-') return false;
-  for (const char c : slug) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return slug != kEscalate;
-}
-
 Snapshot load(pqxx::transaction_base& tx) {
   Snapshot snapshot;
   // Read the feed position first: a change committed after it is applied
@@ -225,6 +217,9 @@ ImportCounts add_examples(pqxx::transaction_base& tx, std::string_view actor, st
 
 void record_resolution(pqxx::transaction_base& tx, std::string_view actor, std::string_view text,
                        std::optional<std::string_view> slug) {
+  // Refused before anything is written (add_examples audits even a batch
+  // with bad rows, as an import's record).
+  if (slug && !article_by_slug(tx, *slug)) throw std::invalid_argument("no article '" + std::string(*slug) + "'");
   const LabelledText row{std::string(text), slug ? std::string(*slug) : std::string(kEscalate), 0};
   const auto counts = add_examples(tx, actor, "desk", {row});
   if (!counts.errors.empty()) throw std::invalid_argument(counts.errors.front().reason);

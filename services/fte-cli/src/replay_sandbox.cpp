@@ -116,6 +116,13 @@ std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connec
     tx.exec0("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
     exported["knowledge_base"] =
         json_rows(tx, "SELECT id, slug, title, body, tags, created_at, updated_at FROM knowledge_base");
+    // What the agent decides from besides the articles (ADR 0018): past
+    // resolutions, the calibration set, and the stored vectors (so the
+    // sandbox's agent-worker does not embed them all again).
+    if (with_knowledge_base) {
+      for (const auto* table : {"kb_examples", "kb_calibration", "kb_embeddings"})
+        exported[table] = json_rows(tx, std::string("SELECT * FROM ") + table);
+    }
     const std::string selected = "FROM customers c WHERE c.id = ANY($1::uuid[])" + customer_cut;
     exported["customers"] =
         json_rows(tx, "SELECT c.* " + selected + " AND $2::timestamptz IS NOT NULL", ids.str(), cut);
@@ -151,6 +158,9 @@ std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connec
   if (with_knowledge_base) {
     // The migrations seed the knowledge base; the live one replaces it, ids
     // and all, so a reply's article means the same article in both.
+    tx.exec0("DELETE FROM kb_examples");
+    tx.exec0("DELETE FROM kb_calibration");
+    tx.exec0("DELETE FROM kb_embeddings");
     tx.exec0("DELETE FROM knowledge_base");
     copied["knowledge_base"] =
         tx.exec_params("INSERT INTO knowledge_base (id, slug, title, body, tags, created_at, updated_at) "
@@ -160,6 +170,17 @@ std::map<std::string, long> copy_live_state(pqxx::connection& live, pqxx::connec
             .affected_rows();
     (void)tx.exec("SELECT setval(pg_get_serial_sequence('knowledge_base', 'id'), "
                   "greatest((SELECT max(id) FROM knowledge_base), 1))");
+    for (const auto* table : {"kb_examples", "kb_calibration", "kb_embeddings"}) {
+      const std::string name(table);
+      const bool identity = name != "kb_embeddings";
+      copied[name] = tx.exec_params("INSERT INTO " + name + (identity ? " OVERRIDING SYSTEM VALUE" : "") +
+                                        " SELECT * FROM json_populate_recordset(NULL::" + name + ", $1::json)",
+                                    exported[name])
+                         .affected_rows();
+      if (identity)
+        (void)tx.exec("SELECT setval(pg_get_serial_sequence('" + name + "', 'id'), greatest((SELECT max(id) FROM " +
+                      name + "), 1))");
+    }
   }
   for (const auto* table : {"customers", "customer_identifiers", "conversations", "tickets", "messages"}) {
     const std::string name(table);

@@ -105,9 +105,15 @@ struct Calibration {
 /// messages or `min_positive` answerable ones, the default model is used and
 /// the threshold is the target itself (the model's probability is
 /// calibrated on CLINC150).
+///
+/// `decides` (when not empty, one flag per message) limits the threshold's
+/// pick to the messages this model will decide: the semantic stage sees only
+/// what the lexical one did not answer, the harder messages, and a threshold
+/// picked on all of them would promise too much.
 [[nodiscard]] Calibration calibrate(const std::vector<LabelledRanking>& data, bool semantic, double target_precision,
-                                    double out_of_scope_share = -1, std::size_t folds = 5,
-                                    std::size_t min_labelled = 100, std::size_t min_positive = 30);
+                                    double out_of_scope_share = -1, const std::vector<bool>& decides = {},
+                                    std::size_t folds = 5, std::size_t min_labelled = 100,
+                                    std::size_t min_positive = 30);
 
 /// The agent's call on one message from one ranking: the best candidate,
 /// answered when its score reaches the calibration's threshold.

@@ -30,7 +30,7 @@ struct KnowledgeOptions {
   /// How many past resolutions, left out one at a time, join the
   /// calibration set (FTE_KB_CALIBRATION_EXAMPLES): more is a steadier
   /// threshold and a longer recalibration.
-  std::size_t calibration_examples = 2000;
+  std::size_t calibration_examples = 5000;
   /// How long after a change the model is refitted (changes arriving
   /// meanwhile are folded into one refit).
   std::chrono::milliseconds recalibrate_delay{2000};

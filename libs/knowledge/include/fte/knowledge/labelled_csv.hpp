@@ -4,7 +4,7 @@
 #include <string_view>
 #include <vector>
 
-#include "fte/knowledge/store.hpp"
+#include "fte/knowledge/labels.hpp"
 
 namespace fte::knowledge {
 

@@ -9,6 +9,7 @@
 #include <pqxx/pqxx>
 
 #include "fte/knowledge/embedder.hpp"
+#include "fte/knowledge/labels.hpp"
 
 namespace fte::knowledge {
 
@@ -55,22 +56,6 @@ struct Change {
   bool deleted = false;
 };
 
-/// The word an import file uses for "no article: hand over".
-inline constexpr std::string_view kEscalate = "escalate";
-
-/// Input rows of `fte kb examples import` / calibration import, by slug.
-struct LabelledText {
-  std::string text;
-  std::string slug;      ///< an article's slug, or kEscalate
-  std::size_t line = 0; ///< where it came from, for error reports
-};
-
-/// A row refused with the reason, by its line in the input.
-struct RowError {
-  std::size_t line = 0;
-  std::string reason;
-};
-
 struct ImportCounts {
   std::size_t added = 0;
   std::size_t updated = 0;
@@ -94,8 +79,7 @@ namespace store {
 [[nodiscard]] std::optional<Example> example_by_id(pqxx::transaction_base& tx, std::int64_t id);
 [[nodiscard]] std::optional<CalibrationMessage> calibration_by_id(pqxx::transaction_base& tx, std::int64_t id);
 
-/// A slug is 1–100 of [a-z0-9-], starting with a letter or digit.
-[[nodiscard]] bool valid_slug(std::string_view slug) noexcept;
+using knowledge::valid_slug; // labels.hpp
 
 /// Adds or edits the article `slug`; returns true when it was added.
 /// @throws std::invalid_argument for a bad slug or an empty title or body
