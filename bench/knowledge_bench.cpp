@@ -80,7 +80,8 @@ kn::Vector random_unit(std::mt19937& random, std::size_t dimensions = 384) {
     x = normal(random);
     n += x * x;
   }
-  for (auto& x : v) x /= std::sqrt(n);
+  for (auto& x : v)
+    x /= std::sqrt(n);
   return v;
 }
 
@@ -124,7 +125,11 @@ void BM_RankAndDecide(benchmark::State& state) {
   }
   state.SetLabel(std::to_string(examples) + (semantic ? " resolutions, lexical + vectors" : " resolutions, lexical"));
 }
-BENCHMARK(BM_RankAndDecide)->Args({3100, 0})->Args({3100, 1})->Args({100000, 0})->Args({100000, 1})
+BENCHMARK(BM_RankAndDecide)
+    ->Args({3100, 0})
+    ->Args({3100, 1})
+    ->Args({100000, 0})
+    ->Args({100000, 1})
     ->Unit(benchmark::kMicrosecond);
 
 void BM_BuildIndex(benchmark::State& state) {

@@ -748,13 +748,7 @@ class GmailFake:
         router.add("POST", user + r"/stop", self.stop)
         router.add("GET", user + r"/profile", self.profile)
 
-        def control(fn, with_body=True):
-            def handler(request):
-                try:
-                    return fakehttp.json_response(200, fn(request.json() if with_body else request))
-                except (ValueError, KeyError, TypeError, AttributeError) as error:
-                    return fakehttp.json_response(400, {"error": "%s: %s" % (type(error).__name__, error)})
-            return handler
+        control = fakehttp.control_handler
 
         def faults(body):
             with self.lock:

@@ -506,13 +506,7 @@ class OpenAIFake:
         router.add("POST", r"/v1/chat/completions", self._api("chat", self.chat_completions))
         router.add("GET", r"/v1/models", self._api("models", self.models))
 
-        def control(fn, with_body=True):
-            def handler(request):
-                try:
-                    return fakehttp.json_response(200, fn(request.json() if with_body else request))
-                except (ValueError, KeyError, TypeError, AttributeError) as error:
-                    return fakehttp.json_response(400, {"error": "%s: %s" % (type(error).__name__, error)})
-            return handler
+        control = fakehttp.control_handler
 
         def script(body):
             replies = [_scripted_reply(raw) for raw in body["replies"]]

@@ -65,6 +65,17 @@ def json_response(status, payload, headers=None):
     return Response(status, json.dumps(payload, separators=(",", ":")), headers, "application/json; charset=UTF-8")
 
 
+def control_handler(fn, with_body=True):
+    """A control-API route: fn(body) (or fn(request)) answered as JSON 200; a
+    malformed control request is the test's mistake, answered 400 naming it."""
+    def handler(request):
+        try:
+            return json_response(200, fn(request.json() if with_body else request))
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            return json_response(400, {"error": "%s: %s" % (type(error).__name__, error)})
+    return handler
+
+
 def empty_response(status=204, headers=None):
     return Response(status, b"", headers)
 

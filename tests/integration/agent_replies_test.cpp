@@ -100,7 +100,8 @@ protected:
 
   agent::AgentOptions options(const std::string& escalations, const std::string& metrics) const {
     agent::AgentOptions o;
-    auto knowledge = std::make_shared<knowledge::KnowledgeBase>(db.url(), nullptr, knowledge::KnowledgeOptions{}, logger);
+    auto knowledge =
+        std::make_shared<knowledge::KnowledgeBase>(db.url(), nullptr, knowledge::KnowledgeOptions{}, logger);
     knowledge->load();
     o.knowledge = std::move(knowledge);
     o.topics = kafka::TopicNames::with_prefix("test.");

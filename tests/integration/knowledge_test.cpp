@@ -45,8 +45,10 @@ public:
         }
       }
       float n = 0;
-      for (float x : v) n += x * x;
-      for (float& x : v) x = n > 0 ? x / std::sqrt(n) : 0;
+      for (float x : v)
+        n += x * x;
+      for (float& x : v)
+        x = n > 0 ? x / std::sqrt(n) : 0;
       out.push_back(std::move(v));
     }
     return out;

@@ -74,7 +74,8 @@ protected:
   void run_pipeline(const ScratchDatabase& db, const std::vector<const Input*>& messages) {
     agent::AgentOptions options;
     options.topics = kafka::TopicNames::with_prefix("replay-diff-test.");
-    auto knowledge = std::make_shared<knowledge::KnowledgeBase>(db.url(), nullptr, knowledge::KnowledgeOptions{}, logger);
+    auto knowledge =
+        std::make_shared<knowledge::KnowledgeBase>(db.url(), nullptr, knowledge::KnowledgeOptions{}, logger);
     knowledge->load();
     options.knowledge = std::move(knowledge);
     const agent::AgentHandler agent_handler(options);

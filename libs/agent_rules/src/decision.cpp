@@ -21,11 +21,11 @@ AgentDecision decide(const EscalationPolicy& policy, std::string_view text, std:
   if (decision.escalation) return decision;
   if (knowledge.answer && knowledge.article) return decision;
   // What the person picking it up sees: how close the agent came.
-  std::string detail = knowledge.article ? "best article " + knowledge.article->slug + " scored " +
-                                               two_decimals(knowledge.score) + ", below the threshold " +
-                                               two_decimals(knowledge.threshold) + " (" +
-                                               knowledge::method_name(knowledge.method) + ")"
-                                         : "no knowledge-base article matches";
+  std::string detail = knowledge.article
+                           ? "best article " + knowledge.article->slug + " scored " + two_decimals(knowledge.score) +
+                                 ", below the threshold " + two_decimals(knowledge.threshold) + " (" +
+                                 knowledge::method_name(knowledge.method) + ")"
+                           : "no knowledge-base article matches";
   decision.escalation =
       EscalationDecision{"low_confidence", std::move(detail), max_priority("normal", requested_priority)};
   return decision;

@@ -14,20 +14,23 @@ namespace {
 // message ("when", "where", "how", "why") are kept: "when is my bill due"
 // and "where is my card" differ mainly in them.
 constexpr std::array<std::string_view, 171> kStopWords = {
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "aren't",
-    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can",
-    "can't", "cannot", "could", "couldn't", "did", "didn't", "do", "does", "doesn't", "doing", "don't",
-    "down", "during", "each", "few", "for", "from", "further", "had", "hadn't", "has", "hasn't", "have",
-    "haven't", "having", "he", "he'd", "he'll", "he's", "her", "here", "here's", "hers", "herself", "him",
-    "himself", "his", "i", "i'd", "i'll", "i'm", "i've", "if", "in", "into", "is", "isn't", "it", "it's",
-    "its", "itself", "just", "let's", "me", "more", "most", "mustn't", "my", "myself", "no", "nor", "not",
-    "now", "of", "off", "on", "once", "only", "or", "other", "ought", "our", "ours", "ourselves", "out",
-    "over", "own", "same", "shan't", "she", "she'd", "she'll", "she's", "should", "should've", "shouldn't",
-    "so", "some", "such", "than", "that", "that's", "the", "their", "theirs", "them", "themselves", "then",
-    "there", "there's", "these", "they", "they'd", "they'll", "they're", "they've", "this", "those",
-    "through", "to", "too", "under", "until", "up", "very", "was", "wasn't", "we", "we'd", "we'll", "we're",
-    "we've", "were", "weren't", "what", "what's", "which", "while", "who", "who's", "whom", "will", "with",
-    "won't", "would", "wouldn't", "you", "you'd", "you'll", "you're", "you've", "your", "yours", "yourself",
+    "a",         "about",     "above",      "after",   "again",   "against", "all",     "am",     "an",     "and",
+    "any",       "are",       "aren't",     "as",      "at",      "be",      "because", "been",   "before", "being",
+    "below",     "between",   "both",       "but",     "by",      "can",     "can't",   "cannot", "could",  "couldn't",
+    "did",       "didn't",    "do",         "does",    "doesn't", "doing",   "don't",   "down",   "during", "each",
+    "few",       "for",       "from",       "further", "had",     "hadn't",  "has",     "hasn't", "have",   "haven't",
+    "having",    "he",        "he'd",       "he'll",   "he's",    "her",     "here",    "here's", "hers",   "herself",
+    "him",       "himself",   "his",        "i",       "i'd",     "i'll",    "i'm",     "i've",   "if",     "in",
+    "into",      "is",        "isn't",      "it",      "it's",    "its",     "itself",  "just",   "let's",  "me",
+    "more",      "most",      "mustn't",    "my",      "myself",  "no",      "nor",     "not",    "now",    "of",
+    "off",       "on",        "once",       "only",    "or",      "other",   "ought",   "our",    "ours",   "ourselves",
+    "out",       "over",      "own",        "same",    "shan't",  "she",     "she'd",   "she'll", "she's",  "should",
+    "should've", "shouldn't", "so",         "some",    "such",    "than",    "that",    "that's", "the",    "their",
+    "theirs",    "them",      "themselves", "then",    "there",   "there's", "these",   "they",   "they'd", "they'll",
+    "they're",   "they've",   "this",       "those",   "through", "to",      "too",     "under",  "until",  "up",
+    "very",      "was",       "wasn't",     "we",      "we'd",    "we'll",   "we're",   "we've",  "were",   "weren't",
+    "what",      "what's",    "which",      "while",   "who",     "who's",   "whom",    "will",   "with",   "won't",
+    "would",     "wouldn't",  "you",        "you'd",   "you'll",  "you're",  "you've",  "your",   "yours",  "yourself",
     "yourselves"};
 
 constexpr bool sorted_words() {
@@ -88,8 +91,8 @@ std::vector<std::string> Analyzer::terms(std::string_view text) const {
   }
   std::lock_guard lock(mutex_);
   for (auto& word : words) {
-    const auto* stemmed = sb_stemmer_stem(stemmer_.get(), reinterpret_cast<const sb_symbol*>(word.data()),
-                                          static_cast<int>(word.size()));
+    const auto* stemmed =
+        sb_stemmer_stem(stemmer_.get(), reinterpret_cast<const sb_symbol*>(word.data()), static_cast<int>(word.size()));
     if (stemmed == nullptr) continue; // out of memory: keep the word as it is
     word.assign(reinterpret_cast<const char*>(stemmed), static_cast<std::size_t>(sb_stemmer_length(stemmer_.get())));
   }

@@ -66,9 +66,9 @@ std::vector<Row> rows_of(const std::vector<LabelledRanking>& data) {
 
 const std::array<const char*, kFeatureCount>& feature_names() {
   static const std::array<const char*, kFeatureCount> names = {
-      "lexical_relative", "lexical",           "lexical_example",  "lexical_votes",
-      "lexical_first",    "semantic",          "semantic_example", "semantic_votes",
-      "semantic_example_margin", "semantic_margin", "escalate_votes", "short_message"};
+      "lexical_relative",        "lexical",         "lexical_example",  "lexical_votes",
+      "lexical_first",           "semantic",        "semantic_example", "semantic_votes",
+      "semantic_example_margin", "semantic_margin", "escalate_votes",   "short_message"};
   return names;
 }
 
@@ -176,8 +176,8 @@ std::vector<Answer> answers_of(const std::vector<Judged>& judged, double out_of_
   std::vector<Answer> answers;
   for (const auto& j : judged) {
     if (j.choice)
-      answers.push_back({j.choice->score, j.expected && *j.expected == j.choice->article_id,
-                         j.expected ? in_weight : out_weight});
+      answers.push_back(
+          {j.choice->score, j.expected && *j.expected == j.choice->article_id, j.expected ? in_weight : out_weight});
   }
   std::sort(answers.begin(), answers.end(), [](const Answer& a, const Answer& b) { return a.score > b.score; });
   return answers;

@@ -38,10 +38,12 @@ namespace {
 
 void normalise(Vector& vector) {
   double norm = 0;
-  for (const float x : vector) norm += double(x) * x;
+  for (const float x : vector)
+    norm += double(x) * x;
   if (norm <= 0) return;
   const auto scale = static_cast<float>(1.0 / std::sqrt(norm));
-  for (float& x : vector) x *= scale;
+  for (float& x : vector)
+    x *= scale;
 }
 
 // ---------------------------------------------------------------------------
@@ -66,7 +68,8 @@ public:
     if (texts.empty()) return out;
     std::vector<const char*> pointers;
     pointers.reserve(texts.size());
-    for (const auto& text : texts) pointers.push_back(text.c_str());
+    for (const auto& text : texts)
+      pointers.push_back(text.c_str());
     std::vector<float> flat(texts.size() * dimensions_);
     int status = 0;
     {
@@ -74,10 +77,9 @@ public:
       // lanes at once would oversubscribe the cores, so they take turns and
       // the caller batches instead.
       const std::lock_guard lock(mutex_);
-      status = texts.size() == 1
-                   ? e5_embed(model_.get(), pointers[0], role == TextRole::query ? 1 : 0, flat.data())
-                   : e5_embed_batch(model_.get(), pointers.data(), static_cast<int>(pointers.size()),
-                                    role == TextRole::query ? 1 : 0, flat.data());
+      status = texts.size() == 1 ? e5_embed(model_.get(), pointers[0], role == TextRole::query ? 1 : 0, flat.data())
+                                 : e5_embed_batch(model_.get(), pointers.data(), static_cast<int>(pointers.size()),
+                                                  role == TextRole::query ? 1 : 0, flat.data());
     }
     if (status != 0) throw EmbeddingError("the embedding engine failed (status " + std::to_string(status) + ")");
     out.reserve(texts.size());
@@ -106,14 +108,13 @@ std::string error_code_of(const std::string& body) {
   return {};
 }
 
-std::string excerpt(const std::string& body) {
-  return body.size() <= 300 ? body : body.substr(0, 300) + "...";
-}
+std::string excerpt(const std::string& body) { return body.size() <= 300 ? body : body.substr(0, 300) + "..."; }
 
 class HttpEmbedder final : public Embedder {
 public:
   explicit HttpEmbedder(HttpEmbedderOptions options) : options_(std::move(options)) {
-    while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
+    while (!options_.base_url.empty() && options_.base_url.back() == '/')
+      options_.base_url.pop_back();
     dimensions_ = options_.dimensions;
     name_ = "openai/" + options_.model + (dimensions_ ? "/" + std::to_string(dimensions_) : "");
   }
@@ -131,7 +132,8 @@ public:
         // OpenAI refuses an empty input; a blank message embeds as a space.
         input.push_back(prefix + (texts[i].empty() ? std::string(" ") : texts[i]));
       auto vectors = request(input);
-      for (auto& vector : vectors) out.push_back(std::move(vector));
+      for (auto& vector : vectors)
+        out.push_back(std::move(vector));
     }
     return out;
   }

@@ -11,10 +11,22 @@ namespace {
 // the question the article answers.
 std::string article_text(const Article& article) { return article.title + "\n" + article.title + "\n" + article.body; }
 
+// Eight independent sums: one running sum waits on each addition's latency
+// (4 cycles) and was the whole cost of a semantic ranking; eight keep the
+// adders busy and let the compiler use vector registers without reordering
+// a single sum (fte-knowledge-bench: 156 -> ~25 ms at 100,000 resolutions).
 float dot(const float* a, const float* b, std::size_t n) noexcept {
+  float sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (std::size_t k = 0; k < 8; ++k)
+      sums[k] += a[i + k] * b[i + k];
+  }
   float sum = 0;
-  for (std::size_t i = 0; i < n; ++i)
+  for (; i < n; ++i)
     sum += a[i] * b[i];
+  for (const float s : sums)
+    sum += s;
   return sum;
 }
 
@@ -37,10 +49,11 @@ std::vector<std::int64_t> KnowledgeIndex::example_ids() const {
   return ids;
 }
 
-const Vector& KnowledgeIndex::example_vector(std::int64_t id) const {
-  static const Vector kNone;
-  const auto it = examples_.find(id);
-  return it == examples_.end() ? kNone : it->second.vector;
+Vector KnowledgeIndex::example_vector(std::int64_t id) const {
+  const auto row = row_of_.find(id);
+  if (row == row_of_.end()) return {};
+  const auto start = example_matrix_.begin() + static_cast<std::ptrdiff_t>(row->second * dimensions_);
+  return Vector(start, start + static_cast<std::ptrdiff_t>(dimensions_));
 }
 
 void KnowledgeIndex::put_article(const Article& article, Vector vector) {
@@ -70,15 +83,15 @@ void KnowledgeIndex::put_example(const Example& example, Vector vector) {
     example_rows_.push_back(example.id);
     example_matrix_.insert(example_matrix_.end(), vector.begin(), vector.end());
   }
-  examples_.emplace(example.id, StoredExample{example, std::move(vector)});
+  examples_.emplace(example.id, StoredExample{example});
 }
 
 void KnowledgeIndex::remove_example(std::int64_t id) {
   const auto it = examples_.find(id);
   if (it == examples_.end()) return;
-  if (it->second.vector.empty()) {
+  if (const auto row = row_of_.find(id); row == row_of_.end()) {
     --missing_vectors_;
-  } else if (const auto row = row_of_.find(id); row != row_of_.end()) {
+  } else {
     // Move the last row into the hole: O(dimensions), not O(examples).
     const auto last = example_rows_.size() - 1;
     if (row->second != last) {

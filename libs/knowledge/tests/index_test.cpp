@@ -10,8 +10,10 @@ namespace {
 Vector unit(std::initializer_list<float> values) {
   Vector v(values);
   float n = 0;
-  for (float x : v) n += x * x;
-  for (float& x : v) x /= std::sqrt(n);
+  for (float x : v)
+    n += x * x;
+  for (float& x : v)
+    x /= std::sqrt(n);
   return v;
 }
 

@@ -1,8 +1,8 @@
 #include "fte/outbound_http/client.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cctype>
+#include <charconv>
 #include <mutex>
 #include <stdexcept>
 

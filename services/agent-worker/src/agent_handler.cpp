@@ -4,10 +4,14 @@
 #include <set>
 #include <tuple>
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "fte/agent_rules/decision.hpp"
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
 #include "fte/pg/array_literal.hpp"
-#include "fte/agent_rules/decision.hpp"
 
 namespace fte::agent {
 namespace {
@@ -100,10 +104,67 @@ struct TicketState {
 
 } // namespace
 
+// What the agent decided and what it decides with (ADR 0018). Labels come
+// from fixed vocabularies (stage, outcome, the escalation reasons).
+struct AgentHandler::Metrics {
+  explicit Metrics(prometheus::Registry& registry)
+      : decisions(prometheus::BuildCounter()
+                      .Name("fte_agent_decisions_total")
+                      .Help("Ticket messages decided, by outcome, the retrieval stage that decided "
+                            "(lexical, semantic) and the handover reason")
+                      .Register(registry)),
+        threshold(prometheus::BuildGauge()
+                      .Name("fte_agent_knowledge_threshold")
+                      .Help("The answer threshold of each retrieval stage, picked for FTE_AGENT_TARGET_PRECISION")
+                      .Register(registry)),
+        items(prometheus::BuildGauge()
+                  .Name("fte_agent_knowledge_items")
+                  .Help("What the agent's in-memory knowledge holds: articles, past resolutions, calibration "
+                        "messages")
+                  .Register(registry)),
+        embedding_failures(prometheus::BuildGauge()
+                               .Name("fte_agent_embedding_failures")
+                               .Help("Embedding calls that failed since start (the lexical decision stood)")
+                               .Register(registry)
+                               .Add({})),
+        lexical_threshold(threshold.Add({{"stage", "lexical"}})),
+        semantic_threshold(threshold.Add({{"stage", "semantic"}})), articles(items.Add({{"kind", "articles"}})),
+        examples(items.Add({{"kind", "examples"}})), calibration(items.Add({{"kind", "calibration"}})) {}
+
+  void observe(const knowledge::KnowledgeStatus& status, std::uint64_t failures) {
+    lexical_threshold.Set(status.lexical.threshold);
+    semantic_threshold.Set(status.semantic ? status.semantic_calibration.threshold : 0.0);
+    articles.Set(static_cast<double>(status.articles));
+    examples.Set(static_cast<double>(status.examples));
+    calibration.Set(static_cast<double>(status.calibration_messages));
+    embedding_failures.Set(static_cast<double>(failures));
+  }
+  void count(const AgentDecision& decision) {
+    decisions
+        .Add({{"outcome", decision.answered() ? "answered" : "escalated"},
+              {"stage", knowledge::method_name(decision.knowledge.method)},
+              {"reason", decision.escalation ? decision.escalation->reason : ""}})
+        .Increment();
+  }
+
+  prometheus::Family<prometheus::Counter>& decisions;
+  prometheus::Family<prometheus::Gauge>& threshold;
+  prometheus::Family<prometheus::Gauge>& items;
+  prometheus::Gauge& embedding_failures;
+  prometheus::Gauge& lexical_threshold;
+  prometheus::Gauge& semantic_threshold;
+  prometheus::Gauge& articles;
+  prometheus::Gauge& examples;
+  prometheus::Gauge& calibration;
+};
+
 AgentHandler::AgentHandler(AgentOptions options)
     : options_(std::move(options)), deliveries_(options_.topics.escalations, options_.metrics) {
   if (!options_.knowledge) throw std::invalid_argument("AgentHandler needs the knowledge base");
+  if (options_.metrics) metrics_ = std::make_unique<Metrics>(*options_.metrics);
 }
+
+AgentHandler::~AgentHandler() = default;
 
 void AgentHandler::prepare(pqxx::connection& connection) const {
   connection.prepare(kFindConversations, kFindConversationsSql);
@@ -213,11 +274,20 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
 
   // 3. The knowledge, for the whole batch at once (in this process: the
   //    index is in memory, ADR 0018).
+  //    A message the policy hands over is not ranked: its outcome is known,
+  //    and ranking could cost an embedding (tens of milliseconds).
+  constexpr auto kNotRanked = static_cast<std::size_t>(-1);
   std::vector<std::string> texts;
+  std::vector<std::size_t> ranked_at(items.size(), kNotRanked);
   texts.reserve(items.size());
-  for (const auto& in : items)
-    texts.push_back(in.text);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (policy_.evaluate(items[i].text, items[i].priority)) continue;
+    ranked_at[i] = texts.size();
+    texts.push_back(items[i].text);
+  }
   const auto knowledge = options_.knowledge->decide(texts);
+  const knowledge::KnowledgeDecision not_ranked;
+  if (metrics_) metrics_->observe(options_.knowledge->status(), options_.knowledge->embedding_failures());
 
   // 4. Decisions, in offset order.
   std::map<std::string, TicketState> final_state; // every ticket touched
@@ -233,7 +303,9 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
     const auto& event = in.delivery->event;
     const auto& conversation_id = conversation_of.at({in.customer_id, in.channel, in.thread});
 
-    const auto decision = decide(policy_, in.text, in.priority, knowledge[i]);
+    const auto decision =
+        decide(policy_, in.text, in.priority, ranked_at[i] == kNotRanked ? not_ranked : knowledge[ranked_at[i]]);
+    if (metrics_) metrics_->count(decision);
     const auto& escalation = decision.escalation;
     const auto& article = decision.knowledge.article;
     const TicketState state{escalation ? "escalated" : "answered", escalation ? escalation->priority : in.priority};
@@ -328,17 +400,18 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
               options_.topics.escalations);
     }
     const double latency_ms = std::max(0.0, std::chrono::duration<double, std::milli>(now - in.received_at).count());
-    publish(events::derive_event(event, "agent-worker", "metric", std::string(kSource), std::string(kMetricType),
-                                 {{"customer_id", in.customer_id},
-                                  {"ticket_id", ticket_id},
-                                  {"message_id", message_id},
-                                  {"channel", in.channel},
-                                  {"outcome", escalation ? "escalated" : "answered"},
-                                  {"latency_ms", latency_ms},
-                                  {"kb_score", article ? nlohmann::json(decision.knowledge.score) : nlohmann::json(nullptr)},
-                                  {"kb_article_id", article ? nlohmann::json(article->id) : nlohmann::json(nullptr)},
-                                  {"processed_at", requested_at},
-                                  {"source_event_id", event.id}}),
+    publish(events::derive_event(
+                event, "agent-worker", "metric", std::string(kSource), std::string(kMetricType),
+                {{"customer_id", in.customer_id},
+                 {"ticket_id", ticket_id},
+                 {"message_id", message_id},
+                 {"channel", in.channel},
+                 {"outcome", escalation ? "escalated" : "answered"},
+                 {"latency_ms", latency_ms},
+                 {"kb_score", article ? nlohmann::json(decision.knowledge.score) : nlohmann::json(nullptr)},
+                 {"kb_article_id", article ? nlohmann::json(article->id) : nlohmann::json(nullptr)},
+                 {"processed_at", requested_at},
+                 {"source_event_id", event.id}}),
             options_.topics.metrics_agent);
   }
 
@@ -355,8 +428,8 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
   }
   tx.exec_prepared(kStoreMessages, m.id.str(), m.conversation.str(), m.ticket.str(), m.customer.str(),
                    m.direction.str(), m.channel.str(), m.sender.str(), m.subject.str(), m.body.str(), m.status.str(),
-                   m.source.str(), m.correlation.str(), m.kb_article.str(), m.kb_score.str(), m.kb_threshold.str(), m.kb_method.str(), m.metadata.str(),
-                   m.recipient.str());
+                   m.source.str(), m.correlation.str(), m.kb_article.str(), m.kb_score.str(), m.kb_threshold.str(),
+                   m.kb_method.str(), m.metadata.str(), m.recipient.str());
   // Delivered to the dispatcher's LISTEN only if this transaction commits.
   if (replies > 0) tx.exec("NOTIFY " + std::string(kRepliesChannel));
   pg::ArrayLiteral u_id, u_status, u_priority;

@@ -7,8 +7,8 @@
 #include "agent_events.hpp"
 #include "delivery_updates.hpp"
 #include "fte/agent_rules/escalation_policy.hpp"
-#include "fte/knowledge/knowledge_base.hpp"
 #include "fte/kafka/topics.hpp"
+#include "fte/knowledge/knowledge_base.hpp"
 #include "fte/runtime/exactly_once.hpp"
 
 namespace fte::agent {
@@ -46,6 +46,7 @@ struct AgentOptions {
 class AgentHandler final : public runtime::DomainHandler {
 public:
   explicit AgentHandler(AgentOptions options);
+  ~AgentHandler() override;
 
   void prepare(pqxx::connection& connection) const override;
   void apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh, runtime::Outputs& outputs) const override;
@@ -62,6 +63,8 @@ private:
   AgentOptions options_;
   EscalationPolicy policy_;
   DeliveryUpdates deliveries_;
+  struct Metrics;
+  std::unique_ptr<Metrics> metrics_; ///< null without a registry
 };
 
 } // namespace fte::agent

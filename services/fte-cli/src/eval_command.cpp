@@ -118,8 +118,8 @@ int evaluate(const Context& context, const EvalFlags& flags) {
   if (flags.json) {
     nlohmann::json curve = nlohmann::json::array();
     for (const auto& p : points)
-      curve.push_back({{"threshold", p.threshold}, {"precision", p.precision}, {"coverage", p.coverage},
-                       {"answers", p.answers}});
+      curve.push_back(
+          {{"threshold", p.threshold}, {"precision", p.precision}, {"coverage", p.coverage}, {"answers", p.answers}});
     nlohmann::json confused = nlohmann::json::array();
     for (const auto& [count, pair] : top)
       confused.push_back({{"expected", pair.first}, {"outcome", pair.second}, {"count", count}});
@@ -142,8 +142,10 @@ int evaluate(const Context& context, const EvalFlags& flags) {
         {"target_precision", status.lexical.target_precision},
         {"thresholds", {{"lexical", status.lexical.threshold}, {"semantic", status.semantic_calibration.threshold}}},
         {"fitted", {{"lexical", status.lexical.fitted}, {"semantic", status.semantic_calibration.fitted}}},
-        {"knowledge", {{"articles", status.articles}, {"examples", status.examples},
-                       {"calibration_messages", status.calibration_messages}}},
+        {"knowledge",
+         {{"articles", status.articles},
+          {"examples", status.examples},
+          {"calibration_messages", status.calibration_messages}}},
         {"decide_seconds", seconds},
         {"curve", curve},
         {"confusions", confused},
@@ -152,9 +154,10 @@ int evaluate(const Context& context, const EvalFlags& flags) {
     return kExitOk;
   }
   std::cout << set.rows.size() << " messages (" << answerable << " answerable, " << out_of_scope
-            << " to hand over) against " << status.articles << " articles, " << status.examples
-            << " past resolutions, " << status.calibration_messages << " calibration messages\n"
-            << "retrieval: " << (status.semantic ? "lexical, then embeddings (" + status.embedding_model + ")" : "lexical")
+            << " to hand over) against " << status.articles << " articles, " << status.examples << " past resolutions, "
+            << status.calibration_messages << " calibration messages\n"
+            << "retrieval: "
+            << (status.semantic ? "lexical, then embeddings (" + status.embedding_model + ")" : "lexical")
             << "; target precision " << fixed3(status.lexical.target_precision) << "; thresholds lexical "
             << fixed3(status.lexical.threshold) << (status.lexical.fitted ? "" : " (default model)");
   if (status.semantic)
@@ -166,15 +169,17 @@ int evaluate(const Context& context, const EvalFlags& flags) {
             << "coverage             " << fixed3(coverage) << "  (right answers / answerable: " << right << " / "
             << answerable << ")\n"
             << "out of scope answered " << out_of_scope_answered << " of " << out_of_scope << " ("
-            << percent(out_of_scope ? static_cast<double>(out_of_scope_answered) / static_cast<double>(out_of_scope) : 0)
+            << percent(out_of_scope ? static_cast<double>(out_of_scope_answered) / static_cast<double>(out_of_scope)
+                                    : 0)
             << ")\n"
-            << "best candidate right " << fixed3(answerable ? static_cast<double>(top_right) / static_cast<double>(answerable) : 0)
+            << "best candidate right "
+            << fixed3(answerable ? static_cast<double>(top_right) / static_cast<double>(answerable) : 0)
             << "  (whatever its score)\n"
             << "handed over by rule  " << by_policy << "  (a person asked for, refund, cancellation, legal)\n";
   for (const auto& [method, count] : by_method)
     std::cout << "answered by " << std::left << std::setw(9) << method << count << "\n";
-  std::cout << "decided in " << std::fixed << std::setprecision(2) << seconds << " s ("
-            << std::setprecision(0) << (seconds > 0 ? static_cast<double>(set.rows.size()) / seconds : 0.0)
+  std::cout << "decided in " << std::fixed << std::setprecision(2) << seconds << " s (" << std::setprecision(0)
+            << (seconds > 0 ? static_cast<double>(set.rows.size()) / seconds : 0.0)
             << " messages/s)\n\nprecision-coverage curve (score of the deciding stage)\n"
             << "  THRESHOLD  PRECISION  COVERAGE  ANSWERS\n";
   for (const auto& p : points)

@@ -12,9 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
+#include "fte/common/text.hpp"
 #include "fte/knowledge/knowledge_base.hpp"
 #include "fte/knowledge/labelled_csv.hpp"
-#include "fte/common/text.hpp"
 #include "fte/knowledge/store.hpp"
 
 namespace fte::cli {
@@ -68,7 +68,10 @@ nlohmann::json counts_json(const kn::ImportCounts& c) {
   nlohmann::json errors = nlohmann::json::array();
   for (const auto& e : c.errors)
     errors.push_back({{"line", e.line}, {"reason", e.reason}});
-  return {{"added", c.added}, {"updated", c.updated}, {"unchanged", c.unchanged}, {"removed", c.removed},
+  return {{"added", c.added},
+          {"updated", c.updated},
+          {"unchanged", c.unchanged},
+          {"removed", c.removed},
           {"errors", errors}};
 }
 
@@ -154,7 +157,8 @@ int list(const Context& context, const KbFlags& flags) {
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << std::left << std::setw(32) << "SLUG" << std::setw(9) << "EXAMPLES" << "TITLE\n";
+  std::cout << std::left << std::setw(32) << "SLUG" << std::setw(9) << "EXAMPLES"
+            << "TITLE\n";
   for (const auto& r : rows)
     std::cout << std::left << std::setw(32) << r[1].as<std::string>() << std::setw(9) << r[4].as<std::int64_t>()
               << r[2].as<std::string>() << "\n";
@@ -229,7 +233,8 @@ int export_articles(const Context& context) {
   pqxx::read_transaction tx(c);
   nlohmann::json out = nlohmann::json::array();
   for (const auto& r : tx.exec("SELECT slug, title, body FROM knowledge_base ORDER BY slug"))
-    out.push_back({{"slug", r[0].as<std::string>()}, {"title", r[1].as<std::string>()}, {"body", r[2].as<std::string>()}});
+    out.push_back(
+        {{"slug", r[0].as<std::string>()}, {"title", r[1].as<std::string>()}, {"body", r[2].as<std::string>()}});
   std::cout << out.dump(2) << "\n";
   return kExitOk;
 }
@@ -252,11 +257,11 @@ int import_labelled(const Context& context, const KbFlags& flags, bool calibrati
 int list_examples(const Context& context, const KbFlags& flags) {
   pqxx::connection c(database_url(context));
   pqxx::read_transaction tx(c);
-  const auto rows = tx.exec_params(
-      "SELECT e.id, e.text, coalesce(a.slug, 'escalate'), e.source, e.created_by, e.created_at::text "
-      "FROM kb_examples e LEFT JOIN knowledge_base a ON a.id = e.article_id "
-      "WHERE $1 = '' OR coalesce(a.slug, 'escalate') = $1 ORDER BY e.id DESC LIMIT $2",
-      flags.article, static_cast<std::int64_t>(flags.limit));
+  const auto rows =
+      tx.exec_params("SELECT e.id, e.text, coalesce(a.slug, 'escalate'), e.source, e.created_by, e.created_at::text "
+                     "FROM kb_examples e LEFT JOIN knowledge_base a ON a.id = e.article_id "
+                     "WHERE $1 = '' OR coalesce(a.slug, 'escalate') = $1 ORDER BY e.id DESC LIMIT $2",
+                     flags.article, static_cast<std::int64_t>(flags.limit));
   if (flags.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows)
@@ -269,7 +274,8 @@ int list_examples(const Context& context, const KbFlags& flags) {
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
-  std::cout << std::left << std::setw(10) << "ID" << std::setw(28) << "ARTICLE" << "TEXT\n";
+  std::cout << std::left << std::setw(10) << "ID" << std::setw(28) << "ARTICLE"
+            << "TEXT\n";
   for (const auto& r : rows)
     std::cout << std::left << std::setw(10) << r[0].as<std::int64_t>() << std::setw(28) << r[2].as<std::string>()
               << truncate_utf8(r[1].as<std::string>(), 80) << "\n";
@@ -347,14 +353,16 @@ void add_kb_command(CLI::App& app, std::function<int(const Context&)>& run) {
   show_cmd->callback([&run, flags] { run = [flags](const Context& c) { return show(c, *flags); }; });
 
   for (const bool adding : {true, false}) {
-    auto* cmd = kb->add_subcommand(adding ? "add" : "edit",
-                                   adding ? "Add an article" : "Edit an article (opens $EDITOR without --title/--body/--file)");
+    auto* cmd =
+        kb->add_subcommand(adding ? "add" : "edit",
+                           adding ? "Add an article" : "Edit an article (opens $EDITOR without --title/--body/--file)");
     cmd->add_option("slug", flags->slug, "[a-z0-9-], up to 100 characters")->required();
     cmd->add_option("--title", flags->title);
     cmd->add_option("--body", flags->body);
     cmd->add_option("--file", flags->file, "The body from a file (- for stdin)");
     by(cmd);
-    cmd->callback([&run, flags, adding] { run = [flags, adding](const Context& c) { return put(c, *flags, adding); }; });
+    cmd->callback(
+        [&run, flags, adding] { run = [flags, adding](const Context& c) { return put(c, *flags, adding); }; });
   }
 
   auto* rm_cmd = kb->add_subcommand("rm", "Remove an article and its past resolutions");
@@ -391,7 +399,8 @@ void add_kb_command(CLI::App& app, std::function<int(const Context&)>& run) {
 
   auto* calibration = kb->add_subcommand("calibration", "The labelled messages the answer threshold is picked on");
   calibration->require_subcommand(1);
-  auto* cal_import = calibration->add_subcommand("import", "Replace the calibration set from CSV (header text,expected)");
+  auto* cal_import =
+      calibration->add_subcommand("import", "Replace the calibration set from CSV (header text,expected)");
   cal_import->add_option("file", flags->file)->required();
   cal_import->add_flag("--json", flags->json);
   by(cal_import);

@@ -27,7 +27,6 @@ struct AgentDecision {
 /// as low_confidence when it does not. `requested_priority` (from the form)
 /// can raise a handover's priority, never lower it.
 [[nodiscard]] AgentDecision decide(const EscalationPolicy& policy, std::string_view text,
-                                   std::string_view requested_priority,
-                                   const knowledge::KnowledgeDecision& knowledge);
+                                   std::string_view requested_priority, const knowledge::KnowledgeDecision& knowledge);
 
 } // namespace fte::agent

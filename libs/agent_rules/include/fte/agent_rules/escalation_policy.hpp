@@ -31,7 +31,6 @@ public:
   [[nodiscard]] std::optional<EscalationDecision> evaluate(std::string_view text,
                                                            std::string_view requested_priority) const;
 
-
 private:
   struct Rule {
     std::string reason;

@@ -19,7 +19,7 @@ public:
     ServerOptions options;
     options.address = "127.0.0.1";
     server_ = std::make_unique<Server>(io_.get_executor(), options, std::move(handler),
-                                             Logger::to_stderr("test", spdlog::level::warn));
+                                       Logger::to_stderr("test", spdlog::level::warn));
     server_->start();
     thread_ = std::thread([this] { io_.run(); });
   }

@@ -79,8 +79,7 @@ struct Judged {
 
 /// The precision of the answers at `threshold`, weighted as pick_threshold
 /// weighs them.
-[[nodiscard]] double weighted_precision(const std::vector<Judged>& judged, double threshold,
-                                        double out_of_scope_share);
+[[nodiscard]] double weighted_precision(const std::vector<Judged>& judged, double threshold, double out_of_scope_share);
 
 /// Precision and coverage at each distinct score, highest threshold first,
 /// thinned to about `points` points.
@@ -93,10 +92,10 @@ struct Calibration {
   double threshold = 0.95;
   double target_precision = 0.95;
   double out_of_scope_share = -1; ///< the traffic mix the precision is for (pick_threshold)
-  double expected_precision = 0; ///< on the calibration data (cross-fitted, weighted), or the target
-  std::size_t labelled = 0;      ///< labelled messages used (0: the defaults)
-  std::size_t from_examples = 0; ///< of which past resolutions, left out one at a time
-  bool fitted = false;           ///< false: default_model and threshold = target
+  double expected_precision = 0;  ///< on the calibration data (cross-fitted, weighted), or the target
+  std::size_t labelled = 0;       ///< labelled messages used (0: the defaults)
+  std::size_t from_examples = 0;  ///< of which past resolutions, left out one at a time
+  bool fitted = false;            ///< false: default_model and threshold = target
 };
 
 /// Fits the model on `data` in `folds` parts (each part scored by the model
@@ -130,7 +129,7 @@ struct Metrics {
   std::size_t answerable = 0;
   std::size_t answers = 0;
   std::size_t right = 0;
-  std::size_t out_of_scope = 0;          ///< messages whose right outcome is a handoff
+  std::size_t out_of_scope = 0; ///< messages whose right outcome is a handoff
   std::size_t out_of_scope_answered = 0;
   double precision = 0; ///< right / answers (1 when nothing was answered)
   double coverage = 0;  ///< right / answerable

@@ -20,13 +20,13 @@ namespace fte::knowledge {
 /// votes are shares in [0, 1] of the message's nearest past resolutions.
 struct Candidate {
   std::int64_t article_id = 0;
-  double lexical = 0;         ///< BM25 of the article (title and body)
-  double lexical_example = 0; ///< best BM25 of one of its past resolutions
-  double lexical_votes = 0;   ///< its share of the lexical nearest resolutions
-  double semantic = 0;        ///< cosine with the article
+  double lexical = 0;          ///< BM25 of the article (title and body)
+  double lexical_example = 0;  ///< best BM25 of one of its past resolutions
+  double lexical_votes = 0;    ///< its share of the lexical nearest resolutions
+  double semantic = 0;         ///< cosine with the article
   double semantic_example = 0; ///< best cosine with one of its past resolutions
-  double semantic_votes = 0;  ///< its share of the semantic nearest resolutions
-  double fused = 0;           ///< the ranking score (reciprocal ranks of the lists)
+  double semantic_votes = 0;   ///< its share of the semantic nearest resolutions
+  double fused = 0;            ///< the ranking score (reciprocal ranks of the lists)
 };
 
 /// Every article that any list ranked, best `fused` first, and what the
@@ -67,7 +67,7 @@ public:
   /// Every example's id, in no order.
   [[nodiscard]] std::vector<std::int64_t> example_ids() const;
   /// The example's vector (empty when it has none or is unknown).
-  [[nodiscard]] const Vector& example_vector(std::int64_t id) const;
+  [[nodiscard]] Vector example_vector(std::int64_t id) const;
   [[nodiscard]] std::size_t examples() const noexcept { return examples_.size(); }
   /// Whether every article and example has a vector (semantic ranking on).
   [[nodiscard]] bool has_vectors() const noexcept { return missing_vectors_ == 0 && !articles_.empty(); }
@@ -83,9 +83,10 @@ private:
     Article article;
     Vector vector;
   };
+  /// An example's vector lives only in example_matrix_ (row_of_): kept here
+  /// too, it doubled the index's memory (3.6 KB a resolution, not 1.8).
   struct StoredExample {
     Example example;
-    Vector vector;
   };
 
   const Analyzer* analyzer_; // a pointer, so an index can be rebuilt aside and moved in

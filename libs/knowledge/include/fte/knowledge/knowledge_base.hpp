@@ -88,8 +88,7 @@ struct KnowledgeStatus {
 class KnowledgeBase {
 public:
   /// @param embedder null: lexical only
-  KnowledgeBase(std::string database_url, std::unique_ptr<Embedder> embedder, KnowledgeOptions options,
-                Logger logger);
+  KnowledgeBase(std::string database_url, std::unique_ptr<Embedder> embedder, KnowledgeOptions options, Logger logger);
   ~KnowledgeBase();
   KnowledgeBase(const KnowledgeBase&) = delete;
   KnowledgeBase& operator=(const KnowledgeBase&) = delete;

@@ -12,7 +12,7 @@ inline constexpr std::string_view kEscalate = "escalate";
 /// Input rows of `fte kb examples import` / calibration import, by slug.
 struct LabelledText {
   std::string text;
-  std::string slug;      ///< an article's slug, or kEscalate
+  std::string slug;     ///< an article's slug, or kEscalate
   std::size_t line = 0; ///< where it came from, for error reports
 };
 
