@@ -287,11 +287,13 @@ SandboxServices::SandboxServices(const Environment& env, const SandboxNames& nam
                                  const std::filesystem::path& log_dir) {
   std::filesystem::create_directories(log_dir);
   // Built, not inherited (ADR 0013): Kafka's settings, and what shapes the
-  // agent's decisions and the consumers' batching. No provider settings,
-  // so nothing can reach Twilio or Gmail, and no pod name (static
-  // membership would fence the live replica that owns it).
+  // agent's decisions (the embedding settings among them: a sandbox ranking
+  // without the live model decides differently) and the consumers'
+  // batching. No reply-provider settings, so nothing can reach Twilio or
+  // Gmail, and no pod name (static membership would fence the live replica
+  // that owns it).
   std::map<std::string, std::string> base;
-  for (const auto* prefix : {"FTE_KAFKA_", "FTE_RDKAFKA_", "FTE_KB_", "FTE_AGENT_", "FTE_ESCALATION_",
+  for (const auto* prefix : {"FTE_KAFKA_", "FTE_RDKAFKA_", "FTE_KB_", "FTE_AGENT_", "FTE_EMBEDDINGS", "FTE_ESCALATION_",
                              "FTE_CONSUMER_LANES", "FTE_CONSUMER_BATCH_", "FTE_CONSUMER_MAX_IN_FLIGHT", "FTE_RETRY_",
                              "FTE_DB_POOL_SIZE", "FTE_TOPIC_RETENTION_MS", "FTE_DEDUP_RETENTION_MS"}) {
     for (auto& [k, v] : env.with_name_prefix(prefix))
