@@ -461,6 +461,7 @@ DERIVED = {
     "FTE_GMAIL_CLIENT_SECRET": "secrets.gmailClientSecret",
     "FTE_GMAIL_REFRESH_TOKEN": "secrets.gmailRefreshToken",
     "FTE_GOOGLE_SERVICE_ACCOUNT_FILE": "secrets.googleServiceAccountJson (mounted file)",
+    "FTE_EMBEDDINGS_API_KEY": "secrets.embeddingsApiKey",
 }
 
 
@@ -512,7 +513,8 @@ class SettingsTest(unittest.TestCase):
             "config": {n: sample_value(s) for n, s in self.config_properties.items()},
             "kafka": {"bootstrap": "broker:9092", "topicPrefix": "p.", "rdkafka": {"linger.ms": 3, "client_rack": "a"}},
             "secrets": {"databaseUrl": "postgresql://x@db/fte", "twilioAuthToken": "t", "twilioAuthTokenPrevious": "t0",
-                        "gmailClientSecret": "s", "gmailRefreshToken": "r", "googleServiceAccountJson": "{}"},
+                        "gmailClientSecret": "s", "gmailRefreshToken": "r", "googleServiceAccountJson": "{}",
+                        "embeddingsApiKey": "k"},
             "agentWorker": {"staticMembership": True},
         }
         values["config"]["FTE_SHUTDOWN_TIMEOUT_MS"] = 20000
