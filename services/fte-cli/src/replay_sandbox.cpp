@@ -420,10 +420,13 @@ void reset_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings
   pqxx::connection sandbox(names.database_url);
   {
     pqxx::work tx(sandbox, "replay: empty the sandbox");
-    // Everything the pipeline or the copy wrote; the knowledge base (maybe
-    // edited by the engineer) and the migration history stay.
-    const auto tables = tx.exec("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = "
-                                "'public' AND tablename NOT IN ('knowledge_base', 'fte_schema_migrations')");
+    // Everything the pipeline or the copy wrote; the knowledge (maybe edited
+    // by the engineer: articles, past resolutions, calibration set, stored
+    // vectors, their audit and change feed) and the migration history stay.
+    const auto tables =
+        tx.exec("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = 'public' AND "
+                "tablename NOT IN ('knowledge_base', 'kb_examples', 'kb_calibration', 'kb_embeddings', 'kb_audit', "
+                "'kb_changes', 'fte_schema_migrations')");
     if (!tables[0][0].is_null()) tx.exec0("TRUNCATE " + tables[0][0].as<std::string>() + " CASCADE");
     tx.commit();
   }
