@@ -14,15 +14,7 @@ namespace fte::knowledge {
 namespace {
 
 using namespace std::chrono_literals;
-
-template <class Condition> bool eventually(Condition condition, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return condition();
-}
+constexpr auto kWithinSeconds = 10s;
 
 // A deterministic stand-in for a model: a bag of hashed words, so that
 // texts sharing words are close. Counts what it embeds.
@@ -96,11 +88,11 @@ TEST_F(KnowledgeTest, ChangesReachARunningKnowledgeBaseWithinSeconds) {
   change([](pqxx::work& tx) {
     store::put_article(tx, "test", Article{0, "lost-card", "Lost or stolen card", "Freeze the card in the app."});
   });
-  EXPECT_TRUE(eventually([&] { return answer_slug(kb, "stolen") == "lost-card"; }));
+  EXPECT_TRUE(testing::eventually([&] { return answer_slug(kb, "stolen") == "lost-card"; }, kWithinSeconds));
 
   // The desk's call: a person resolved a conversation with an article.
   change([](pqxx::work& tx) { store::record_resolution(tx, "desk:ada", "someone nicked my wallet", "lost-card"); });
-  EXPECT_TRUE(eventually([&] { return kb.status().examples == seeded + 1; }));
+  EXPECT_TRUE(testing::eventually([&] { return kb.status().examples == seeded + 1; }, kWithinSeconds));
   EXPECT_EQ(answer_slug(kb, "someone nicked my wallet"), "lost-card");
   change([](pqxx::work& tx) {
     EXPECT_THROW(store::record_resolution(tx, "desk:ada", "x", "no-such-article"), std::invalid_argument);
@@ -108,7 +100,8 @@ TEST_F(KnowledgeTest, ChangesReachARunningKnowledgeBaseWithinSeconds) {
 
   // A change made with plain SQL is seen too (the triggers write the feed).
   change([](pqxx::work& tx) { tx.exec0("DELETE FROM knowledge_base WHERE slug = 'lost-card'"); });
-  EXPECT_TRUE(eventually([&] { return kb.status().articles == 12U && kb.status().examples == seeded; }));
+  EXPECT_TRUE(testing::eventually([&] { return kb.status().articles == 12U && kb.status().examples == seeded; },
+                                  kWithinSeconds));
   EXPECT_NE(answer_slug(kb, "stolen"), "lost-card");
 
   pqxx::connection c(db.url());
@@ -141,7 +134,7 @@ TEST_F(KnowledgeTest, CalibratesOnTheCalibrationSetAndRecalibratesOnChange) {
   EXPECT_FALSE(kb.decide({"what is the weather like in Paris"}).at(0).answer);
 
   change([](pqxx::work& tx) { tx.exec0("DELETE FROM kb_calibration"); });
-  EXPECT_TRUE(eventually([&] { return !kb.status().lexical.fitted; }));
+  EXPECT_TRUE(testing::eventually([&] { return !kb.status().lexical.fitted; }, kWithinSeconds));
 }
 
 TEST_F(KnowledgeTest, VectorsAreComputedOnceAndStored) {
@@ -163,7 +156,7 @@ TEST_F(KnowledgeTest, VectorsAreComputedOnceAndStored) {
   EXPECT_EQ(second_counter->embedded, 0U); // read back from kb_embeddings
   kb.watch();
   change([](pqxx::work& tx) { store::record_resolution(tx, "desk:ada", "my parcel never came", "track-order"); });
-  EXPECT_TRUE(eventually([&] { return kb.status().examples == 1U && kb.status().semantic; }));
+  EXPECT_TRUE(testing::eventually([&] { return kb.status().examples == 1U && kb.status().semantic; }, kWithinSeconds));
   EXPECT_EQ(second_counter->embedded, 1U);
 }
 

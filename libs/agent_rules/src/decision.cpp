@@ -13,11 +13,11 @@ std::string two_decimals(double x) {
 
 } // namespace
 
-AgentDecision decide(const EscalationPolicy& policy, std::string_view text, std::string_view requested_priority,
+AgentDecision decide(std::optional<EscalationDecision> by_policy, std::string_view requested_priority,
                      const knowledge::KnowledgeDecision& knowledge) {
   AgentDecision decision;
   decision.knowledge = knowledge;
-  decision.escalation = policy.evaluate(text, requested_priority);
+  decision.escalation = std::move(by_policy);
   if (decision.escalation) return decision;
   if (knowledge.answer && knowledge.article) return decision;
   // What the person picking it up sees: how close the agent came.

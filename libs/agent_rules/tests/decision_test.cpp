@@ -17,14 +17,15 @@ knowledge::KnowledgeDecision confident(bool answer, double score = 0.97) {
 
 TEST(AgentDecision, AnswersWhenTheKnowledgeIsConfident) {
   const EscalationPolicy policy;
-  const auto d = decide(policy, "how do I reset my password", "normal", confident(true));
+  const auto d = decide(policy.evaluate("how do I reset my password", "normal"), "normal", confident(true));
   EXPECT_TRUE(d.answered());
   EXPECT_EQ(d.knowledge.article->slug, "reset-password");
 }
 
 TEST(AgentDecision, ThePolicyWinsOverAConfidentAnswer) {
   const EscalationPolicy policy;
-  const auto d = decide(policy, "I want a refund, and how do I reset my password", "low", confident(true));
+  const auto d =
+      decide(policy.evaluate("I want a refund, and how do I reset my password", "low"), "low", confident(true));
   ASSERT_FALSE(d.answered());
   EXPECT_EQ(d.escalation->reason, "refund");
   EXPECT_EQ(d.escalation->priority, "high");
@@ -32,7 +33,7 @@ TEST(AgentDecision, ThePolicyWinsOverAConfidentAnswer) {
 
 TEST(AgentDecision, BelowTheThresholdIsLowConfidenceWithTheEvidence) {
   const EscalationPolicy policy;
-  const auto d = decide(policy, "something about passwords", "urgent", confident(false, 0.42));
+  const auto d = decide(policy.evaluate("something about passwords", "urgent"), "urgent", confident(false, 0.42));
   ASSERT_FALSE(d.answered());
   EXPECT_EQ(d.escalation->reason, "low_confidence");
   EXPECT_EQ(d.escalation->priority, "urgent"); // the form's priority raises it
@@ -41,7 +42,7 @@ TEST(AgentDecision, BelowTheThresholdIsLowConfidenceWithTheEvidence) {
 
 TEST(AgentDecision, NothingFoundIsLowConfidence) {
   const EscalationPolicy policy;
-  const auto d = decide(policy, "zzz", "low", knowledge::KnowledgeDecision{});
+  const auto d = decide(policy.evaluate("zzz", "low"), "low", knowledge::KnowledgeDecision{});
   ASSERT_FALSE(d.answered());
   EXPECT_EQ(d.escalation->reason, "low_confidence");
   EXPECT_EQ(d.escalation->detail, "no knowledge-base article matches");

@@ -1,4 +1,5 @@
 #include "fte/common/ids.hpp"
+#include "fte/common/text.hpp"
 
 #include <array>
 #include <cctype>
@@ -106,6 +107,14 @@ EventId derived_event_id(const EventId& cause, std::string_view producer, std::s
   std::string name = "derived:";
   name.append(cause.str()).append(":").append(producer).append(":").append(output);
   return EventId(name_based_uuid(kFteNamespace, name));
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("sha256_hex: SHA-256 failed");
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), length));
 }
 
 } // namespace fte

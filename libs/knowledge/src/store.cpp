@@ -5,8 +5,9 @@
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
-#include <openssl/sha.h>
 
+#include "fte/common/ids.hpp"
+#include "fte/common/text.hpp"
 #include "fte/pg/array_literal.hpp"
 
 namespace fte::knowledge::store {
@@ -29,18 +30,7 @@ std::optional<std::int64_t> optional_id(const pqxx::field& field) {
 }
 
 std::string text_key(const std::string& text, TextRole role) {
-  std::string input(1, role == TextRole::query ? 'q' : 'p');
-  input += text;
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(2 * SHA256_DIGEST_LENGTH);
-  for (const auto byte : digest) {
-    hex.push_back(kHex[byte >> 4]);
-    hex.push_back(kHex[byte & 0xF]);
-  }
-  return hex;
+  return sha256_hex((role == TextRole::query ? "q" : "p") + text);
 }
 
 // slug -> id of every article, for resolving labelled rows.
@@ -300,16 +290,7 @@ void store_vectors(pqxx::transaction_base& tx, const std::string& model, const s
     if (!seen.insert(key).second) continue;
     dimensions = vectors[i].size();
     keys.add(key);
-    const auto packed = pack_vector(vectors[i]);
-    std::string hex;
-    hex.reserve(packed.size() * 2);
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (const auto c : packed) {
-      const auto byte = static_cast<unsigned char>(c);
-      hex.push_back(kHex[byte >> 4]);
-      hex.push_back(kHex[byte & 0xF]);
-    }
-    blobs.add(hex);
+    blobs.add(hex_encode(pack_vector(vectors[i])));
   }
   if (keys.size() == 0) return;
   tx.exec_params("INSERT INTO kb_embeddings (model, text_hash, dimensions, vector) "

@@ -1,10 +1,9 @@
 #include "fte/pg/migrator.hpp"
 
-#include <array>
 #include <map>
-#include <memory>
+#include <stdexcept>
 
-#include <openssl/evp.h>
+#include "fte/common/ids.hpp"
 
 namespace fte::pg {
 namespace {
@@ -44,20 +43,7 @@ private:
 
 } // namespace
 
-std::string migration_checksum(const std::string& sql) {
-  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-  unsigned int length = 0;
-  if (EVP_Digest(sql.data(), sql.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("migration_checksum: SHA-256 failed");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0x0f]);
-  }
-  return hex;
-}
+std::string migration_checksum(const std::string& sql) { return sha256_hex(sql); }
 
 Migrator::Migrator(std::vector<Migration> migrations, Logger logger)
     : migrations_(std::move(migrations)), logger_(std::move(logger)) {

@@ -277,11 +277,13 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
   //    A message the policy hands over is not ranked: its outcome is known,
   //    and ranking could cost an embedding (tens of milliseconds).
   constexpr auto kNotRanked = static_cast<std::size_t>(-1);
+  std::vector<std::optional<EscalationDecision>> by_policy(items.size());
   std::vector<std::string> texts;
   std::vector<std::size_t> ranked_at(items.size(), kNotRanked);
   texts.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
-    if (policy_.evaluate(items[i].text, items[i].priority)) continue;
+    by_policy[i] = policy_.evaluate(items[i].text, items[i].priority);
+    if (by_policy[i]) continue;
     ranked_at[i] = texts.size();
     texts.push_back(items[i].text);
   }
@@ -304,7 +306,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
     const auto& conversation_id = conversation_of.at({in.customer_id, in.channel, in.thread});
 
     const auto decision =
-        decide(policy_, in.text, in.priority, ranked_at[i] == kNotRanked ? not_ranked : knowledge[ranked_at[i]]);
+        decide(by_policy[i], in.priority, ranked_at[i] == kNotRanked ? not_ranked : knowledge[ranked_at[i]]);
     if (metrics_) metrics_->count(decision);
     const auto& escalation = decision.escalation;
     const auto& article = decision.knowledge.article;

@@ -41,6 +41,10 @@ struct Context {
   return context.env.get_or("FTE_DATABASE_URL", "postgresql://fte@127.0.0.1:15432/fte");
 }
 
+/// The whole of a file the operator named (`-`: standard input).
+/// @throws UsageError when it cannot be read
+[[nodiscard]] std::string read_input(const std::string& path);
+
 /// Registers `fte migrate`; `run` is set to what executes it.
 void add_migrate_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte topics create|describe`.

@@ -1,7 +1,6 @@
 // `fte eval FILE.csv`: the agent's answer-or-escalate decision, made
 // exactly as the agent-worker makes it (the same load, calibration and
 // agent::decide), measured against labelled messages.
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -39,13 +38,9 @@ std::string fixed3(double x) {
 }
 
 int evaluate(const Context& context, const EvalFlags& flags) {
-  std::ifstream in(flags.file, std::ios::binary);
-  if (!in) throw UsageError("cannot read " + flags.file);
-  std::ostringstream text;
-  text << in.rdbuf();
   kn::LabelledCsv set;
   try {
-    set = kn::parse_labelled_csv(text.str(), "expected");
+    set = kn::parse_labelled_csv(read_input(flags.file), "expected");
   } catch (const std::invalid_argument& e) {
     throw UsageError(flags.file + ": " + e.what());
   }
@@ -75,7 +70,7 @@ int evaluate(const Context& context, const EvalFlags& flags) {
   nlohmann::json per_message = nlohmann::json::array();
   for (std::size_t i = 0; i < set.rows.size(); ++i) {
     const auto& row = set.rows[i];
-    const auto decision = agent::decide(policy, row.text, "normal", decisions[i]);
+    const auto decision = agent::decide(policy.evaluate(row.text, "normal"), "normal", decisions[i]);
     const bool escalate_expected = row.slug == kn::kEscalate;
     const auto& article = decision.knowledge.article;
     escalate_expected ? ++out_of_scope : ++answerable;

@@ -35,19 +35,6 @@ struct KbFlags {
   bool json = false;
 };
 
-std::string read_file(const std::string& path) {
-  if (path == "-") {
-    std::ostringstream s;
-    s << std::cin.rdbuf();
-    return s.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UsageError("cannot read " + path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Who the audit names: --by, else the login name.
 std::string actor_of(const KbFlags& flags) {
   if (!flags.by.empty()) return flags.by;
@@ -121,7 +108,7 @@ kn::Article edit_in_editor(const kn::Article& article) {
   }
   const std::string command = std::string(editor) + " '" + path + "'";
   const int status = std::system(command.c_str());
-  const auto text = read_file(path);
+  const auto text = read_input(path);
   std::filesystem::remove(path);
   if (status != 0) throw UsageError("the editor exited with status " + std::to_string(status) + "; nothing changed");
   kn::Article edited = article;
@@ -192,7 +179,7 @@ int put(const Context& context, const KbFlags& flags, bool adding) {
     const bool given = !flags.title.empty() || !flags.body.empty() || !flags.file.empty();
     if (!flags.title.empty()) article.title = flags.title;
     if (!flags.body.empty()) article.body = flags.body;
-    if (!flags.file.empty()) article.body = std::string(fte::trim(read_file(flags.file)));
+    if (!flags.file.empty()) article.body = std::string(fte::trim(read_input(flags.file)));
     if (!given) article = edit_in_editor(article);
     if (existing && existing->title == article.title && existing->body == article.body) {
       std::cout << flags.slug << " unchanged\n";
@@ -219,7 +206,7 @@ int remove(const Context& context, const KbFlags& flags) {
 
 int import_articles(const Context& context, const KbFlags& flags) {
   return guarded([&] {
-    const auto articles = articles_from_json(read_file(flags.file));
+    const auto articles = articles_from_json(read_input(flags.file));
     pqxx::connection c(database_url(context));
     pqxx::work tx(c);
     const auto counts = kn::store::import_articles(tx, actor_of(flags), articles, flags.replace);
@@ -241,7 +228,7 @@ int export_articles(const Context& context) {
 
 int import_labelled(const Context& context, const KbFlags& flags, bool calibration) {
   return guarded([&] {
-    auto parsed = kn::parse_labelled_csv(read_file(flags.file), calibration ? "expected" : "article");
+    auto parsed = kn::parse_labelled_csv(read_input(flags.file), calibration ? "expected" : "article");
     pqxx::connection c(database_url(context));
     pqxx::work tx(c);
     auto counts = calibration ? kn::store::replace_calibration(tx, actor_of(flags), parsed.rows)
@@ -336,6 +323,18 @@ int show_calibration(const Context& context, const KbFlags& flags) {
 }
 
 } // namespace
+
+std::string read_input(const std::string& path) {
+  std::ostringstream s;
+  if (path == "-") {
+    s << std::cin.rdbuf();
+    return s.str();
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UsageError("cannot read " + path);
+  s << in.rdbuf();
+  return s.str();
+}
 
 void add_kb_command(CLI::App& app, std::function<int(const Context&)>& run) {
   auto flags = std::make_shared<KbFlags>();

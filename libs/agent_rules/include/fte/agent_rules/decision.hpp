@@ -20,13 +20,16 @@ struct AgentDecision {
   [[nodiscard]] bool answered() const noexcept { return !escalation.has_value(); }
 };
 
-/// The agent's rule, in one place for the agent-worker and `fte eval`: the
-/// policy's phrases (a person asked for, a refund, a cancellation, legal
-/// action) hand over whatever the knowledge says; otherwise the knowledge
-/// answers when its calibrated score reaches the threshold, and hands over
-/// as low_confidence when it does not. `requested_priority` (from the form)
-/// can raise a handover's priority, never lower it.
-[[nodiscard]] AgentDecision decide(const EscalationPolicy& policy, std::string_view text,
-                                   std::string_view requested_priority, const knowledge::KnowledgeDecision& knowledge);
+/// The agent's rule, in one place for the agent-worker and `fte eval`: what
+/// the policy's phrases say (`policy.evaluate`: a person asked for, a
+/// refund, a cancellation, legal action) hands over whatever the knowledge
+/// says; otherwise the knowledge answers when its calibrated score reaches
+/// the threshold, and hands over as low_confidence when it does not.
+/// `by_policy` is passed in, not evaluated here, so a caller that skips
+/// ranking what the policy hands over evaluates it once.
+/// `requested_priority` (from the form) can raise a handover's priority,
+/// never lower it.
+[[nodiscard]] AgentDecision decide(std::optional<EscalationDecision> by_policy, std::string_view requested_priority,
+                                   const knowledge::KnowledgeDecision& knowledge);
 
 } // namespace fte::agent

@@ -53,6 +53,9 @@ inline constexpr std::string_view kFteNamespace = "6f1c2f8e-3b7a-5d2e-9c41-0e5a7
 
 [[nodiscard]] bool is_uuid(std::string_view text);
 
+/// SHA-256 of `bytes`, as 64 lower-case hexadecimal digits.
+[[nodiscard]] std::string sha256_hex(std::string_view bytes);
+
 } // namespace fte
 
 template <class Tag> struct std::hash<fte::StrongId<Tag>> {

@@ -17,6 +17,19 @@ namespace fte {
   return text;
 }
 
+/// `bytes` as lower-case hexadecimal, two digits a byte.
+[[nodiscard]] inline std::string hex_encode(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * bytes.size());
+  for (const char c : bytes) {
+    const auto byte = static_cast<unsigned char>(c);
+    hex.push_back(kHex[byte >> 4]);
+    hex.push_back(kHex[byte & 0x0f]);
+  }
+  return hex;
+}
+
 /// `text` with ASCII letters lower-cased; other bytes (UTF-8 included) unchanged.
 [[nodiscard]] inline std::string lower_ascii(std::string_view text) {
   std::string out(text);
