@@ -17,6 +17,13 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: a client opening many connections
+    # at once (the LLM adapter's batch) would see SYNs dropped and retried a
+    # second later, which is the simulator's doing, not the client's.
+    request_queue_size = 1024
+
+
 class Request:
     def __init__(self, method, target, headers, body, client_address):
         self.method = method
@@ -171,7 +178,7 @@ class Server:
     def __init__(self, router, host="127.0.0.1", port=0, log=None):
         self.router = router
         self.log = log or Log()
-        self.httpd = ThreadingHTTPServer((host, port), _handler_class(router, self.log))
+        self.httpd = _Server((host, port), _handler_class(router, self.log))
         self.httpd.daemon_threads = True
         self.host = host
         self.port = self.httpd.server_address[1]

@@ -3,15 +3,12 @@
 #include <cstdio>
 
 namespace fte::agent {
-namespace {
 
 std::string two_decimals(double x) {
   char text[32];
   std::snprintf(text, sizeof text, "%.2f", x);
   return text;
 }
-
-} // namespace
 
 AgentDecision decide(std::optional<EscalationDecision> by_policy, std::string_view requested_priority,
                      const knowledge::KnowledgeDecision& knowledge) {

@@ -142,6 +142,20 @@ ScoreModel fit_model(const std::vector<LabelledRanking>& data, double l2) {
   return model;
 }
 
+std::vector<Choice> top_choices(const Ranking& ranking, const ScoreModel& model, std::size_t k) {
+  std::vector<Choice> all;
+  const auto n = std::min(ranking.candidates.size(), kCandidatesScored);
+  all.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& c = ranking.candidates[i];
+    all.push_back({c.article_id, model.probability(features_of(ranking, c))});
+  }
+  // Stable: equal scores keep the ranking's order, as choose() does.
+  std::stable_sort(all.begin(), all.end(), [](const Choice& a, const Choice& b) { return a.score > b.score; });
+  if (all.size() > k) all.resize(k);
+  return all;
+}
+
 std::optional<Choice> choose(const Ranking& ranking, const ScoreModel& model) {
   std::optional<Choice> best;
   const auto n = std::min(ranking.candidates.size(), kCandidatesScored);
@@ -270,10 +284,11 @@ Calibration calibrate(const std::vector<LabelledRanking>& data, bool semantic, d
   return calibration;
 }
 
-Verdict judge(const Ranking& ranking, const Calibration& calibration) {
+Verdict judge(const Ranking& ranking, const Calibration& calibration, std::size_t context) {
   Verdict verdict;
   verdict.threshold = calibration.threshold;
   verdict.choice = choose(ranking, calibration.model);
+  if (context > 0) verdict.context = top_choices(ranking, calibration.model, context);
   verdict.answer = verdict.choice && verdict.choice->score >= calibration.threshold;
   return verdict;
 }

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fte/outbound_http/client.hpp"
+#include "fte/openai/api.hpp"
 
 extern "C" {
 #include "e5.h"
@@ -99,22 +99,11 @@ private:
 // ---------------------------------------------------------------------------
 // OpenAI-compatible /embeddings.
 
-std::string error_code_of(const std::string& body) {
-  const auto json = nlohmann::json::parse(body, nullptr, false);
-  if (!json.is_object() || !json.contains("error") || !json["error"].is_object()) return {};
-  const auto& error = json["error"];
-  for (const char* key : {"code", "type"})
-    if (error.contains(key) && error[key].is_string()) return error[key].get<std::string>();
-  return {};
-}
-
-std::string excerpt(const std::string& body) { return body.size() <= 300 ? body : body.substr(0, 300) + "..."; }
-
 class HttpEmbedder final : public Embedder {
 public:
-  explicit HttpEmbedder(HttpEmbedderOptions options) : options_(std::move(options)) {
-    while (!options_.base_url.empty() && options_.base_url.back() == '/')
-      options_.base_url.pop_back();
+  explicit HttpEmbedder(HttpEmbedderOptions options)
+      : options_(std::move(options)),
+        api_(openai::ApiOptions{options_.base_url, options_.api_key, options_.timeout, options_.attempts}) {
     dimensions_ = options_.dimensions;
     name_ = "openai/" + options_.model + (dimensions_ ? "/" + std::to_string(dimensions_) : "");
   }
@@ -142,45 +131,17 @@ private:
   std::vector<Vector> request(const nlohmann::json& input) {
     nlohmann::json body{{"model", options_.model}, {"input", input}, {"encoding_format", "float"}};
     if (options_.dimensions) body["dimensions"] = options_.dimensions;
-    outbound_http::Request request;
-    request.method = "POST";
-    request.url = options_.base_url + "/embeddings";
-    request.headers = {{"Content-Type", "application/json"}};
-    if (!options_.api_key.empty()) request.headers.emplace_back("Authorization", "Bearer " + options_.api_key);
-    request.body = body.dump();
-    request.timeout = options_.timeout;
-
-    std::string last;
-    for (int attempt = 1; attempt <= std::max(1, options_.attempts); ++attempt) {
-      auto wait = std::chrono::milliseconds(200 * (1 << std::min(attempt - 1, 5)));
-      std::variant<outbound_http::Response, outbound_http::Failure> result;
-      {
-        const std::lock_guard lock(mutex_); // one Client, one connection: calls take turns
-        result = client_.perform(request);
-      }
-      if (const auto* failure = std::get_if<outbound_http::Failure>(&result)) {
-        last = failure->message; // embeddings are idempotent: any failure may be retried
-      } else {
-        const auto& response = std::get<outbound_http::Response>(result);
-        if (response.status == 200) return parse(response.body, input.size());
-        const auto code = error_code_of(response.body);
-        last = request.url + " answered " + std::to_string(response.status) + ": " + excerpt(response.body);
-        // A spent quota does not come back by retrying, and a 4xx other
-        // than 429 is the request's own fault.
-        if (code == "insufficient_quota" || (response.status < 500 && response.status != 429))
-          throw EmbeddingError(last);
-        if (const auto after = outbound_http::retry_after(response); after.count() > 0)
-          wait = std::min<std::chrono::milliseconds>(after, std::chrono::seconds(30));
-      }
-      if (attempt < options_.attempts) std::this_thread::sleep_for(wait);
+    try {
+      return parse(api_.post("/embeddings", body), input.size());
+    } catch (const openai::ApiError& e) {
+      throw EmbeddingError(std::string("embeddings: ") + e.what());
     }
-    throw EmbeddingError("embeddings failed after " + std::to_string(options_.attempts) + " attempts: " + last);
   }
 
   std::vector<Vector> parse(const std::string& text, std::size_t expected) {
     const auto json = nlohmann::json::parse(text, nullptr, false);
     if (!json.is_object() || !json.contains("data") || !json["data"].is_array())
-      throw EmbeddingError("embeddings answer without a data array: " + excerpt(text));
+      throw EmbeddingError("embeddings answer without a data array: " + openai::excerpt(text));
     std::vector<Vector> vectors(expected);
     for (const auto& item : json["data"]) {
       if (!item.is_object() || !item.contains("embedding") || !item["embedding"].is_array())
@@ -213,8 +174,8 @@ private:
   }
 
   HttpEmbedderOptions options_;
-  std::mutex mutex_;
-  outbound_http::Client client_;
+  std::mutex mutex_; // dimensions_ and name_, learnt from the first answer
+  openai::Api api_;
   std::string name_;
   std::size_t dimensions_ = 0;
 };

@@ -212,7 +212,7 @@ KnowledgeBase::Calibrations KnowledgeBase::recalibrate() const {
   return result;
 }
 
-std::vector<KnowledgeDecision> KnowledgeBase::decide(const std::vector<std::string>& texts) const {
+std::vector<KnowledgeDecision> KnowledgeBase::decide(const std::vector<std::string>& texts, std::size_t context) const {
   std::vector<KnowledgeDecision> out(texts.size());
   std::vector<std::size_t> undecided;
   const auto fill = [this](KnowledgeDecision& d, const Verdict& v, Method method) {
@@ -223,6 +223,8 @@ std::vector<KnowledgeDecision> KnowledgeBase::decide(const std::vector<std::stri
     d.score = v.choice->score;
     d.answer = v.answer;
     if (const auto* article = index_.article(v.choice->article_id)) d.article = *article;
+    for (const auto& choice : v.context)
+      if (const auto* article = index_.article(choice.article_id)) d.context.emplace_back(*article, choice.score);
   };
   bool semantic_available = false;
   {
@@ -230,7 +232,7 @@ std::vector<KnowledgeDecision> KnowledgeBase::decide(const std::vector<std::stri
     semantic_available = embedder_ && index_.has_vectors();
     const Vector none;
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      fill(out[i], judge(index_.rank(texts[i], none), calibrations_.lexical), Method::lexical);
+      fill(out[i], judge(index_.rank(texts[i], none), calibrations_.lexical, context), Method::lexical);
       if (!out[i].answer && semantic_available) undecided.push_back(i);
     }
   }
@@ -252,7 +254,7 @@ std::vector<KnowledgeDecision> KnowledgeBase::decide(const std::vector<std::stri
   if (!index_.has_vectors()) return out;
   for (std::size_t j = 0; j < undecided.size(); ++j) {
     const auto i = undecided[j];
-    fill(out[i], judge(index_.rank(texts[i], vectors[j]), calibrations_.semantic), Method::semantic);
+    fill(out[i], judge(index_.rank(texts[i], vectors[j]), calibrations_.semantic, context), Method::semantic);
   }
   return out;
 }

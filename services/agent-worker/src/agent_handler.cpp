@@ -59,17 +59,17 @@ constexpr const char* kStoreMessages = "agent_store_messages";
 constexpr const char* kStoreMessagesSql =
     "INSERT INTO messages (id, conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
     "status, source_event_id, correlation_id, kb_article_id, kb_score, kb_threshold, kb_method, channel_metadata, "
-    "recipient, next_attempt_at, created_at, updated_at) "
+    "recipient, agent_output, next_attempt_at, created_at, updated_at) "
     "SELECT id, conversation_id, ticket_id, customer_id, direction, channel, sender, NULLIF(subject, ''), body, "
     "status, source_event_id, correlation_id, kb_article_id, kb_score, kb_threshold, NULLIF(kb_method, ''), "
-    "channel_metadata, NULLIF(recipient, ''), "
+    "channel_metadata, NULLIF(recipient, ''), agent_output, "
     "CASE WHEN direction = 'outbound' THEN clock_timestamp() END, clock_timestamp(), clock_timestamp() "
     "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], "
     "$9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::real[], $15::real[], $16::text[], "
-    "$17::jsonb[], $18::text[]) "
+    "$17::jsonb[], $18::text[], $19::jsonb[]) "
     "WITH ORDINALITY AS m(id, conversation_id, ticket_id, customer_id, direction, channel, sender, subject, body, "
     "status, source_event_id, correlation_id, kb_article_id, kb_score, kb_threshold, kb_method, channel_metadata, "
-    "recipient, ord) "
+    "recipient, agent_output, ord) "
     "ORDER BY ord";
 
 // One ticket message, read once.
@@ -91,7 +91,7 @@ struct Inbound {
 // The columns of the messages insert, a row at a time.
 struct MessageRows {
   pg::ArrayLiteral id, conversation, ticket, customer, direction, channel, sender, subject, body, status, source,
-      correlation, kb_article, kb_score, kb_threshold, kb_method, metadata, recipient;
+      correlation, kb_article, kb_score, kb_threshold, kb_method, metadata, recipient, agent_output;
 };
 
 // (customer, channel, thread): what finds a conversation.
@@ -110,8 +110,8 @@ struct AgentHandler::Metrics {
   explicit Metrics(prometheus::Registry& registry)
       : decisions(prometheus::BuildCounter()
                       .Name("fte_agent_decisions_total")
-                      .Help("Ticket messages decided, by outcome, the retrieval stage that decided "
-                            "(lexical, semantic) and the handover reason")
+                      .Help("Ticket messages decided, by outcome, the stage that decided (lexical, semantic "
+                            "retrieval, or llm: the model's answer was sent) and the handover reason")
                       .Register(registry)),
         threshold(prometheus::BuildGauge()
                       .Name("fte_agent_knowledge_threshold")
@@ -142,7 +142,7 @@ struct AgentHandler::Metrics {
   void count(const AgentDecision& decision) {
     decisions
         .Add({{"outcome", decision.answered() ? "answered" : "escalated"},
-              {"stage", knowledge::method_name(decision.knowledge.method)},
+              {"stage", decision.reply_text.empty() ? knowledge::method_name(decision.knowledge.method) : "llm"},
               {"reason", decision.escalation ? decision.escalation->reason : ""}})
         .Increment();
   }
@@ -287,8 +287,24 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
     ranked_at[i] = texts.size();
     texts.push_back(items[i].text);
   }
-  const auto knowledge = options_.knowledge->decide(texts);
+  const auto* llm = options_.llm.get();
+  const auto knowledge = options_.knowledge->decide(texts, llm ? llm->settings().context_articles : 0);
   const knowledge::KnowledgeDecision not_ranked;
+  // With a model: one call per ranked message retrieval offered something
+  // for, all in flight at once; the decisions below stay in offset order.
+  std::vector<std::optional<ModelCall>> model_calls(items.size());
+  if (llm) {
+    std::vector<LlmQuestion> questions;
+    std::vector<std::size_t> asked;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (ranked_at[i] == kNotRanked || !llm->worth_asking(knowledge[ranked_at[i]])) continue;
+      questions.push_back({items[i].text, &knowledge[ranked_at[i]].context});
+      asked.push_back(i);
+    }
+    auto calls = llm->ask(questions);
+    for (std::size_t j = 0; j < asked.size(); ++j)
+      model_calls[asked[j]] = std::move(calls[j]);
+  }
   if (metrics_) metrics_->observe(options_.knowledge->status(), options_.knowledge->embedding_failures());
 
   // 4. Decisions, in offset order.
@@ -305,8 +321,9 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
     const auto& event = in.delivery->event;
     const auto& conversation_id = conversation_of.at({in.customer_id, in.channel, in.thread});
 
-    const auto decision =
-        decide(by_policy[i], in.priority, ranked_at[i] == kNotRanked ? not_ranked : knowledge[ranked_at[i]]);
+    const auto& retrieval = ranked_at[i] == kNotRanked ? not_ranked : knowledge[ranked_at[i]];
+    const auto decision = llm ? llm->decide(by_policy[i], in.priority, retrieval, model_calls[i])
+                              : decide(by_policy[i], in.priority, retrieval);
     if (metrics_) metrics_->count(decision);
     const auto& escalation = decision.escalation;
     const auto& article = decision.knowledge.article;
@@ -353,6 +370,11 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
     m.kb_method.add_null();
     m.metadata.add(in.metadata.dump());
     m.recipient.add_null();
+    if (model_calls[i]) {
+      m.agent_output.add(model_calls[i]->record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    } else {
+      m.agent_output.add_null();
+    }
     if (!escalation) {
       m.id.add(name_based_uuid(kFteNamespace, "message:reply:" + event.id));
       m.conversation.add(conversation_id);
@@ -362,7 +384,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
       m.channel.add(in.channel);
       m.sender.add("fte-agent");
       m.subject.add(in.subject.empty() ? std::string() : "Re: " + in.subject);
-      m.body.add(article->body);
+      m.body.add(decision.reply_text.empty() ? article->body : decision.reply_text);
       m.status.add("pending");
       m.source.add(event.id);
       m.correlation.add(event.correlationid);
@@ -375,6 +397,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
       // and the customer's address there.
       m.metadata.add(nlohmann::json{{"inbound", in.metadata}}.dump());
       m.recipient.add(in.sender);
+      m.agent_output.add_null();
       ++replies;
     }
 
@@ -431,7 +454,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
   tx.exec_prepared(kStoreMessages, m.id.str(), m.conversation.str(), m.ticket.str(), m.customer.str(),
                    m.direction.str(), m.channel.str(), m.sender.str(), m.subject.str(), m.body.str(), m.status.str(),
                    m.source.str(), m.correlation.str(), m.kb_article.str(), m.kb_score.str(), m.kb_threshold.str(),
-                   m.kb_method.str(), m.metadata.str(), m.recipient.str());
+                   m.kb_method.str(), m.metadata.str(), m.recipient.str(), m.agent_output.str());
   // Delivered to the dispatcher's LISTEN only if this transaction commits.
   if (replies > 0) tx.exec("NOTIFY " + std::string(kRepliesChannel));
   pg::ArrayLiteral u_id, u_status, u_priority;

@@ -10,6 +10,7 @@
 #include "fte/kafka/topics.hpp"
 #include "fte/knowledge/knowledge_base.hpp"
 #include "fte/runtime/exactly_once.hpp"
+#include "llm_agent.hpp"
 
 namespace fte::agent {
 
@@ -18,6 +19,8 @@ struct AgentOptions {
   /// What answers (required): the in-memory knowledge and its calibrated
   /// decision (ADR 0018), shared by every lane.
   std::shared_ptr<const knowledge::KnowledgeBase> knowledge;
+  /// The LLM adapter (FTE_LLM=openai, ADR 0019); null: retrieval decides.
+  std::shared_ptr<const LlmAgent> llm;
   /// Where the delivery-status counters go; none when null.
   std::shared_ptr<prometheus::Registry> metrics;
 };

@@ -27,6 +27,9 @@ int main() {
         knowledge->load();
         knowledge->watch();
         options.knowledge = std::move(knowledge);
+        // Off unless FTE_LLM=openai (ADR 0019).
+        if (auto llm = fte::agent::LlmSettings::from_env(service.env()); llm.enabled)
+          options.llm = std::make_shared<fte::agent::LlmAgent>(std::move(llm), service.registry());
         return std::make_unique<fte::agent::AgentHandler>(options);
       },
       .start_beside = fte::agent::start_reply_dispatch,

@@ -16,6 +16,9 @@ struct AgentDecision {
   /// with knowledge.article.
   std::optional<EscalationDecision> escalation;
   knowledge::KnowledgeDecision knowledge;
+  /// The reply's words when a model wrote them (decide_with_model); empty:
+  /// the article's body is the reply.
+  std::string reply_text;
 
   [[nodiscard]] bool answered() const noexcept { return !escalation.has_value(); }
 };
@@ -31,5 +34,8 @@ struct AgentDecision {
 /// never lower it.
 [[nodiscard]] AgentDecision decide(std::optional<EscalationDecision> by_policy, std::string_view requested_priority,
                                    const knowledge::KnowledgeDecision& knowledge);
+
+/// "0.42": a score as the person picking a handover up reads it.
+[[nodiscard]] std::string two_decimals(double x);
 
 } // namespace fte::agent

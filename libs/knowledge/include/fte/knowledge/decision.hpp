@@ -49,6 +49,8 @@ struct Choice {
   double score = 0;
 };
 [[nodiscard]] std::optional<Choice> choose(const Ranking& ranking, const ScoreModel& model);
+/// The `k` candidates the model scores highest, highest first.
+[[nodiscard]] std::vector<Choice> top_choices(const Ranking& ranking, const ScoreModel& model, std::size_t k);
 
 /// One point of a precision-coverage curve.
 struct CurvePoint {
@@ -116,12 +118,15 @@ struct Calibration {
 
 /// The agent's call on one message from one ranking: the best candidate,
 /// answered when its score reaches the calibration's threshold.
+/// With `context` > 0, the verdict also carries that many best candidates
+/// (what an LLM is shown).
 struct Verdict {
   std::optional<Choice> choice;
   double threshold = 1.0;
   bool answer = false;
+  std::vector<Choice> context; ///< highest first; empty unless asked for
 };
-[[nodiscard]] Verdict judge(const Ranking& ranking, const Calibration& calibration);
+[[nodiscard]] Verdict judge(const Ranking& ranking, const Calibration& calibration, std::size_t context = 0);
 
 /// The evaluation figures of `fte eval`.
 struct Metrics {

@@ -57,6 +57,9 @@ struct KnowledgeDecision {
   double threshold = 1;
   bool answer = false;
   Method method = Method::lexical;
+  /// The best candidates with their P(right), highest first, when decide()
+  /// was asked for context (what an LLM answers from).
+  std::vector<std::pair<Article, double>> context;
 };
 
 /// The current calibration, for `fte eval`, `fte kb status` and the metrics.
@@ -101,7 +104,8 @@ public:
 
   /// The decisions for `texts`, in order. An embedding failure falls back
   /// to the lexical decision (logged, counted).
-  [[nodiscard]] std::vector<KnowledgeDecision> decide(const std::vector<std::string>& texts) const;
+  [[nodiscard]] std::vector<KnowledgeDecision> decide(const std::vector<std::string>& texts,
+                                                      std::size_t context = 0) const;
 
   [[nodiscard]] KnowledgeStatus status() const;
   /// Embedding calls that failed since start.
