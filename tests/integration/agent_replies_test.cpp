@@ -11,6 +11,7 @@
 #include "fte/common/time.hpp"
 #include "fte/pg/pool.hpp"
 #include "fte/runtime/exactly_once.hpp"
+#include "fte/testing/openai_simulator.hpp"
 #include "fte/testing/stack.hpp"
 
 namespace fte::testing {
@@ -98,7 +99,8 @@ protected:
     return tx.exec1(sql)[0].as<long>();
   }
 
-  agent::AgentOptions options(const std::string& escalations, const std::string& metrics) const {
+  agent::AgentOptions options(const std::string& escalations, const std::string& metrics,
+                              std::shared_ptr<const agent::LlmAgent> llm = nullptr) const {
     agent::AgentOptions o;
     auto knowledge =
         std::make_shared<knowledge::KnowledgeBase>(db.url(), nullptr, knowledge::KnowledgeOptions{}, logger);
@@ -107,6 +109,7 @@ protected:
     o.topics = kafka::TopicNames::with_prefix("test.");
     o.topics.escalations = escalations;
     o.topics.metrics_agent = metrics;
+    o.llm = std::move(llm);
     return o;
   }
 
@@ -212,6 +215,69 @@ TEST_F(AgentRepliesTest, AMixedBatchAppliesBothKindsAndPublishesEveryOutputInBat
                 stack, metrics.name(), [](const auto& read) { return !read.empty(); }, 20s)
                 .size(),
             1U);
+}
+
+} // namespace
+} // namespace fte::testing
+
+namespace fte::testing {
+namespace {
+
+// With a model (FTE_LLM=openai, ADR 0019): the reply is in the model's
+// words, what it said is stored with the inbound message, a handoff is a
+// handover, and what the policy hands over is never sent to the model.
+TEST_F(AgentRepliesTest, WithAModelTheReplyIsItsCitedAnswerAndItsOutputIsStored) {
+  OpenAiSimulator sim;
+  agent::LlmSettings settings;
+  settings.enabled = true;
+  settings.api.base_url = sim.v1();
+  settings.model = "fte-sim";
+  const agent::AgentHandler with_model(
+      options("test.escalations", "test.metrics", std::make_shared<agent::LlmAgent>(settings, nullptr)));
+  const nlohmann::json to = {{"to", "whatsapp:+14155238886"}};
+  const auto answered = ticket_message("whatsapp", "How do I reset my password?", to);
+  const auto handed = ticket_message("whatsapp", "HANDOFF: how do I reset my password?", to);
+  const auto refund = ticket_message("whatsapp", "I want a refund for my order", to);
+  std::vector<kafka::Delivery> deliveries;
+  for (const auto* in : {&answered, &handed, &refund})
+    deliveries.push_back(kafka::Delivery{in->record, in->event, 1, logger});
+  std::vector<const kafka::Delivery*> fresh;
+  for (const auto& d : deliveries)
+    fresh.push_back(&d);
+  {
+    pqxx::connection c(db.url());
+    with_model.prepare(c);
+    pqxx::work tx(c);
+    runtime::Outputs outputs;
+    with_model.apply(tx, fresh, outputs);
+    tx.commit();
+  }
+
+  pqxx::connection c(db.url());
+  pqxx::read_transaction tx(c);
+  // The simulator answers with the first line of the first article it was
+  // shown: the seeded reset-password article's title.
+  const auto reply =
+      tx.exec1("SELECT m.body, kb.slug FROM messages m JOIN knowledge_base kb ON kb.id = m.kb_article_id "
+               "WHERE m.direction = 'outbound'");
+  const auto title = tx.exec1("SELECT title FROM knowledge_base WHERE slug = 'reset-password'")[0].as<std::string>();
+  EXPECT_EQ(reply[0].as<std::string>(), title);
+  EXPECT_EQ(reply[1].as<std::string>(), "reset-password");
+  const auto stored = [&](const events::CloudEvent& event) {
+    const auto row = tx.exec_params1("SELECT agent_output FROM messages WHERE direction = 'inbound' AND "
+                                     "source_event_id = $1",
+                                     event.id);
+    return row[0].is_null() ? nlohmann::json() : nlohmann::json::parse(row[0].as<std::string>());
+  };
+  const auto out = stored(answered.event);
+  EXPECT_EQ(out["outcome"], "answer");
+  EXPECT_EQ(out["model"], "fte-sim");
+  EXPECT_EQ(out["citations"], nlohmann::json::array({"reset-password"}));
+  EXPECT_GT(out["usage"]["prompt_tokens"].get<long>(), 0);
+  EXPECT_EQ(stored(handed.event)["outcome"], "handoff");
+  EXPECT_TRUE(stored(refund.event).is_null()) << "the policy's handover is not sent to the model";
+  EXPECT_EQ(sim.chat_requests().size(), 2U);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM tickets WHERE status = 'escalated'")[0].as<long>(), 2);
 }
 
 } // namespace

@@ -1,7 +1,6 @@
 #include "fte/agent_rules/llm_rules.hpp"
 
 #include <algorithm>
-#include <regex>
 #include <unordered_set>
 
 #include "fte/common/text.hpp"
@@ -23,9 +22,6 @@ constexpr std::string_view kInstructions =
 constexpr std::string_view kOpenFence = "<customer_message>";
 constexpr std::string_view kCloseFence = "</customer_message>";
 constexpr std::size_t kCustomerChars = 4000;
-// A reported prompt below this share of the estimate was cut by the server.
-constexpr double kTruncatedBelow = 0.6;
-
 const nlohmann::json& answer_schema() {
   static const nlohmann::json schema = {
       {"type", "object"},
@@ -78,83 +74,9 @@ std::string fenced(std::string_view customer_text) {
          text + "\n" + std::string(kCloseFence);
 }
 
-std::string string_of(const nlohmann::json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::vector<std::string> citations_of(const nlohmann::json& object) {
-  std::vector<std::string> out;
-  const auto it = object.find("citations");
-  if (it == object.end() || !it->is_array()) return out;
-  for (const auto& c : *it)
-    if (c.is_string()) out.push_back(c.get<std::string>());
-  return out;
-}
-
-ModelAnswer invalid(std::string why) {
-  ModelAnswer a;
-  a.kind = ModelAnswer::Kind::invalid;
-  a.reason = std::move(why);
-  return a;
-}
-
-// {"answer", "citations", "handoff", "reason"} or the answer tool's
-// arguments.
-ModelAnswer from_object(const nlohmann::json& object, bool handoff) {
-  ModelAnswer a;
-  if (handoff || (object.contains("handoff") && object["handoff"].is_boolean() && object["handoff"].get<bool>())) {
-    a.kind = ModelAnswer::Kind::handoff;
-    a.reason = string_of(object, "reason");
-    if (a.reason.empty()) a.reason = "no reason given";
-    return a;
-  }
-  a.kind = ModelAnswer::Kind::answer;
-  a.text = std::string(trim(string_of(object, "answer")));
-  a.citations = citations_of(object);
-  if (a.text.empty()) return invalid("an empty answer without a handoff");
-  return a;
-}
-
-// A server that ignored response_format answers in prose; its
-// "[article: slug]" markers are the citations.
-ModelAnswer from_prose(const std::string& content) {
-  static const std::regex kMarker(R"(\[article:\s*([a-z0-9][a-z0-9-]*)\])");
-  ModelAnswer a;
-  a.kind = ModelAnswer::Kind::answer;
-  for (std::sregex_iterator it(content.begin(), content.end(), kMarker), end; it != end; ++it)
-    a.citations.push_back((*it)[1].str());
-  a.text = std::string(trim(std::regex_replace(content, kMarker, "")));
-  if (a.text.empty()) return invalid("an empty answer");
-  return a;
-}
-
 } // namespace
 
-const char* mode_name(LlmMode mode) noexcept { return mode == LlmMode::json_schema ? "json_schema" : "tools"; }
-
-const char* kind_name(ModelAnswer::Kind kind) noexcept {
-  switch (kind) {
-  case ModelAnswer::Kind::answer: return "answer";
-  case ModelAnswer::Kind::handoff: return "handoff";
-  case ModelAnswer::Kind::truncated: return "truncated";
-  case ModelAnswer::Kind::invalid: break;
-  }
-  return "invalid";
-}
-
 std::string_view llm_instructions() noexcept { return kInstructions; }
-
-long estimate_tokens(std::string_view text) noexcept {
-  long words = 0;
-  bool in_word = false;
-  for (const char c : text) {
-    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-    if (!space && !in_word) ++words;
-    in_word = !space;
-  }
-  return (words * 13 + 9) / 10;
-}
 
 ChatPrompt chat_prompt(std::string_view model, std::string_view customer_text,
                        const std::vector<std::pair<knowledge::Article, double>>& context, LlmMode mode,
@@ -188,30 +110,6 @@ ChatPrompt chat_prompt(std::string_view model, std::string_view customer_text,
     prompt.body["tool_choice"] = "required";
   }
   return prompt;
-}
-
-ModelAnswer read_model_answer(const openai::ChatReply& reply, LlmMode mode, long estimated_prompt_tokens) {
-  if (reply.usage.prompt_tokens > 0 &&
-      static_cast<double>(reply.usage.prompt_tokens) < kTruncatedBelow * static_cast<double>(estimated_prompt_tokens)) {
-    ModelAnswer a;
-    a.kind = ModelAnswer::Kind::truncated;
-    a.reason = "the server read " + std::to_string(reply.usage.prompt_tokens) + " prompt tokens of about " +
-               std::to_string(estimated_prompt_tokens) + " sent: its context window cut the prompt";
-    return a;
-  }
-  if (!reply.refusal.empty()) return invalid("the model refused: " + openai::excerpt(reply.refusal, 200));
-  if (reply.finish_reason == "length") return invalid("the answer was cut at max_tokens");
-  if (!reply.tool_calls.empty()) {
-    const auto& call = reply.tool_calls.front();
-    if (call.name != "answer" && call.name != "handoff") return invalid("a call to an unknown tool " + call.name);
-    const auto args = nlohmann::json::parse(call.arguments, nullptr, false);
-    if (!args.is_object()) return invalid("the " + call.name + " tool's arguments are not a JSON object");
-    return from_object(args, call.name == "handoff");
-  }
-  if (mode == LlmMode::tools && reply.content.empty()) return invalid("neither a tool call nor content");
-  const auto object = nlohmann::json::parse(reply.content, nullptr, false);
-  if (object.is_object()) return from_object(object, false);
-  return from_prose(reply.content);
 }
 
 double grounding(std::string_view answer, const std::vector<std::string_view>& sources,

@@ -1,75 +1,20 @@
 // The LLM adapter against tests/fakes/fake_openai.py, the OpenAI-compatible
 // simulator (its wire format, its failures and the quirks of vLLM,
-// llama.cpp server and Ollama), started as a child process.
+// llama.cpp server and Ollama), started as a child process
+// (testing::OpenAiSimulator).
 #include "llm_agent.hpp"
-
-#include <filesystem>
-#include <fstream>
-#include <regex>
-#include <sstream>
-#include <thread>
 
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
-#include "fte/common/child_process.hpp"
-#include "fte/outbound_http/client.hpp"
+#include "fte/testing/openai_simulator.hpp"
 
 namespace fte::agent {
 namespace {
 
 using Context = std::vector<std::pair<knowledge::Article, double>>;
 
-class Simulator {
-public:
-  Simulator() {
-    const auto dir = std::filesystem::temp_directory_path() /
-                     ("fte-openai-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-    std::filesystem::create_directories(dir);
-    log_ = (dir / "openai.log").string();
-    process_ = std::make_unique<ChildProcess>(
-        "/usr/bin/python3", std::vector<std::string>{FTE_SOURCE_DIR "/tests/fakes/fake_openai.py", "--port", "0"},
-        std::map<std::string, std::string>{}, log_);
-    static const std::regex kReady(R"(ready: (http://127\.0\.0\.1:[0-9]+)/v1)");
-    for (int i = 0; i < 200 && root_.empty(); ++i) {
-      std::ifstream in(log_);
-      std::stringstream text;
-      text << in.rdbuf();
-      std::smatch m;
-      const auto s = text.str();
-      if (std::regex_search(s, m, kReady)) root_ = m[1].str();
-      if (root_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (root_.empty()) throw std::runtime_error("the OpenAI simulator did not start: " + process_->log_tail());
-  }
-  [[nodiscard]] std::string v1() const { return root_ + "/v1"; }
-
-  nlohmann::json control(const std::string& what, const nlohmann::json& body = nullptr) {
-    outbound_http::Request request;
-    request.method = body.is_null() ? "GET" : "POST";
-    request.url = root_ + "/_control/openai/" + what;
-    request.headers = {{"Content-Type", "application/json"}};
-    if (!body.is_null()) request.body = body.dump();
-    auto result = client_.perform(request);
-    const auto* response = std::get_if<outbound_http::Response>(&result);
-    if (!response || response->status != 200) throw std::runtime_error("control " + what + " failed");
-    return nlohmann::json::parse(response->body);
-  }
-  nlohmann::json chat_requests() {
-    nlohmann::json out = nlohmann::json::array();
-    const auto all = control("requests"); // named: a range-for over a temporary's member dangles
-    for (const auto& r : all["requests"])
-      if (r["path"] == "/v1/chat/completions") out.push_back(r);
-    return out;
-  }
-
-private:
-  static inline int counter_ = 0;
-  std::string log_;
-  std::unique_ptr<ChildProcess> process_;
-  std::string root_;
-  outbound_http::Client client_;
-};
+using Simulator = testing::OpenAiSimulator;
 
 Context faq() {
   return {{knowledge::Article{1, "reset-password", "Reset your password",
