@@ -249,6 +249,15 @@ class RenderTest(unittest.TestCase):
         self.assertNotIn("FTE_DATABASE_URL", effective_env(docs, w["webhook-gateway"]))
         self.assertNotIn("FTE_TWILIO_AUTH_TOKEN", effective_env(docs, w["escalation"]))
 
+    def test_the_language_model_is_off_and_only_the_agent_worker_gets_its_key(self):
+        for name, docs in self.rendered.items():
+            found = workloads(docs)
+            # The string "off": YAML 1.1 reads a bare off as false, which the
+            # agent-worker would refuse (FTE_LLM must be off or openai).
+            self.assertEqual(effective_env(docs, found["agent-worker"])["FTE_LLM"], "off", name)
+            with_key = sorted(s for s, w in found.items() if "FTE_LLM_API_KEY" in effective_env(docs, w))
+            self.assertEqual(with_key, ["agent-worker"], name)
+
 
 class KubernetesTest(unittest.TestCase):
     """Every rendered built-in manifest against the Kubernetes schemas (strict: no unknown field)."""
@@ -462,6 +471,7 @@ DERIVED = {
     "FTE_GMAIL_REFRESH_TOKEN": "secrets.gmailRefreshToken",
     "FTE_GOOGLE_SERVICE_ACCOUNT_FILE": "secrets.googleServiceAccountJson (mounted file)",
     "FTE_EMBEDDINGS_API_KEY": "secrets.embeddingsApiKey",
+    "FTE_LLM_API_KEY": "secrets.llmApiKey",
 }
 
 
@@ -514,7 +524,7 @@ class SettingsTest(unittest.TestCase):
             "kafka": {"bootstrap": "broker:9092", "topicPrefix": "p.", "rdkafka": {"linger.ms": 3, "client_rack": "a"}},
             "secrets": {"databaseUrl": "postgresql://x@db/fte", "twilioAuthToken": "t", "twilioAuthTokenPrevious": "t0",
                         "gmailClientSecret": "s", "gmailRefreshToken": "r", "googleServiceAccountJson": "{}",
-                        "embeddingsApiKey": "k"},
+                        "embeddingsApiKey": "k", "llmApiKey": "k"},
             "agentWorker": {"staticMembership": True},
         }
         values["config"]["FTE_SHUTDOWN_TIMEOUT_MS"] = 20000

@@ -70,7 +70,7 @@ agent-worker:
   key: agentWorker
   consumer: true
   topics: [fte.tickets.incoming]
-  secrets: [FTE_DATABASE_URL, FTE_TWILIO_AUTH_TOKEN, FTE_GMAIL_CLIENT_SECRET, FTE_GMAIL_REFRESH_TOKEN, FTE_EMBEDDINGS_API_KEY]
+  secrets: [FTE_DATABASE_URL, FTE_TWILIO_AUTH_TOKEN, FTE_GMAIL_CLIENT_SECRET, FTE_GMAIL_REFRESH_TOKEN, FTE_EMBEDDINGS_API_KEY, FTE_LLM_API_KEY]
   google: true
 escalation:
   key: escalation
