@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include "fte/agent_rules/decision.hpp"
+#include "fte/agent_rules/ticket_rules.hpp"
 #include "fte/common/ids.hpp"
 #include "fte/common/time.hpp"
 #include "fte/pg/array_literal.hpp"
@@ -259,7 +260,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
 
   // 2. Chat and mail continue a conversation's open ticket; a form
   //    submission is a new case.
-  std::map<std::string, std::string> open_ticket_of; // conversation -> ticket
+  std::map<std::string, std::string> open_ticket_of; // conversation -> ticket, as stored
   {
     pg::ArrayLiteral continuing;
     for (const auto& id : existing_conversations)
@@ -307,7 +308,9 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
   }
   if (metrics_) metrics_->observe(options_.knowledge->status(), options_.knowledge->embedding_failures());
 
-  // 4. Decisions, in offset order.
+  // 4. Decisions, in offset order; which ticket each continues is the
+  //    agent's rule (TicketContinuation), seeded with the stored open ones.
+  TicketContinuation tickets(std::move(open_ticket_of));
   std::map<std::string, TicketState> final_state; // every ticket touched
   std::set<std::string> new_tickets;
   pg::ArrayLiteral t_id, t_conversation, t_customer, t_subject, t_category, t_priority, t_status;
@@ -329,10 +332,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
     const auto& article = decision.knowledge.article;
     const TicketState state{escalation ? "escalated" : "answered", escalation ? escalation->priority : in.priority};
 
-    std::string ticket_id;
-    if (in.channel != "webform") {
-      if (auto it = open_ticket_of.find(conversation_id); it != open_ticket_of.end()) ticket_id = it->second;
-    }
+    std::string ticket_id = tickets.continues(in.channel, conversation_id);
     if (ticket_id.empty()) {
       ticket_id = name_based_uuid(kFteNamespace, "ticket:" + event.id);
       new_tickets.insert(ticket_id);
@@ -344,12 +344,7 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
       t_category.add(in.category);
     }
     final_state[ticket_id] = state;
-    // An escalated ticket is no longer open: the next chat message starts another.
-    if (escalation) {
-      open_ticket_of.erase(conversation_id);
-    } else {
-      open_ticket_of[conversation_id] = ticket_id;
-    }
+    tickets.decided(conversation_id, ticket_id, escalation.has_value());
 
     const auto message_id = name_based_uuid(kFteNamespace, "message:inbound:" + event.id);
     m.id.add(message_id);

@@ -18,12 +18,15 @@ LlmSettings LlmSettings::from_env(const Environment& env) {
   s.enabled = true;
   s.api.base_url = env.require("FTE_LLM_BASE_URL");
   s.api.api_key = env.get_or("FTE_LLM_API_KEY", "");
-  s.api.timeout = env.get_millis("FTE_LLM_TIMEOUT_MS", std::chrono::milliseconds(20'000),
+  // Two attempts of ten seconds at most stay within the consumer's shutdown
+  // time (FTE_SHUTDOWN_TIMEOUT_MS, 25 s): a rebalance does not wait out a
+  // model that stopped answering.
+  s.api.timeout = env.get_millis("FTE_LLM_TIMEOUT_MS", std::chrono::milliseconds(10'000),
                                  std::chrono::milliseconds(100), std::chrono::milliseconds(300'000));
-  s.api.attempts = static_cast<int>(env.get_int("FTE_LLM_ATTEMPTS", 3, 1, 10));
+  s.api.attempts = static_cast<int>(env.get_int("FTE_LLM_ATTEMPTS", 2, 1, 10));
   // A batch waits for its slowest call: a long Retry-After is better met by
   // the fallback than by holding every message of the batch.
-  s.api.longest_wait = std::chrono::milliseconds(5'000);
+  s.api.longest_wait = std::chrono::milliseconds(2'000);
   s.model = env.require("FTE_LLM_MODEL");
   const auto mode = env.get_or("FTE_LLM_MODE", "auto");
   if (mode == "json_schema") {
@@ -197,8 +200,16 @@ AgentDecision LlmAgent::decide(std::optional<EscalationDecision> by_policy, std:
                                const knowledge::KnowledgeDecision& retrieval,
                                const std::optional<ModelCall>& call) const {
   if (by_policy || !call) return agent::decide(std::move(by_policy), requested_priority, retrieval);
-  if (call->reached)
-    return decide_with_model(std::nullopt, requested_priority, retrieval, call->answer, settings_.rules, analyzer_);
+  if (call->reached) {
+    // The model may cite only what it was shown: the articles that fit the
+    // prompt, not every one retrieval returned.
+    knowledge::KnowledgeDecision shown = retrieval;
+    const auto offered = call->record.value("offered", nlohmann::json::array());
+    std::erase_if(shown.context, [&](const auto& c) {
+      return std::find(offered.begin(), offered.end(), c.first.slug) == offered.end();
+    });
+    return decide_with_model(std::nullopt, requested_priority, shown, call->answer, settings_.rules, analyzer_);
+  }
   if (settings_.fallback_to_retrieval) return agent::decide(std::nullopt, requested_priority, retrieval);
   AgentDecision decision;
   decision.knowledge = retrieval;

@@ -131,6 +131,28 @@ TEST(LlmAgent, PromptInjectionDoesNotReachTheInstructionsOrTheReply) {
   EXPECT_TRUE(llm.decide(std::nullopt, "normal", retrieval_of(context), calls[1]).answered());
 }
 
+TEST(LlmAgent, OnlyTheArticlesThatFitThePromptMayBeCited) {
+  Simulator sim;
+  // A model that cites the second article, which did not fit the window.
+  sim.control("script", {{"replies",
+                          {{{"json",
+                             {{"answer", "Invoices are issued on the first of the month."},
+                              {"citations", {"billing-cycle"}},
+                              {"handoff", false},
+                              {"reason", ""}}}}}}});
+  auto settings = settings_for(sim);
+  settings.limits.answer_tokens = 100;
+  settings.limits.context_tokens = 100 + estimate_tokens(llm_instructions()) + 20 + 30 + 10;
+  const LlmAgent llm(settings, nullptr);
+  const auto context = faq();
+  const auto calls = llm.ask({{"invoice dates", &context}});
+  ASSERT_TRUE(calls[0].reached);
+  EXPECT_EQ(calls[0].record["offered"], nlohmann::json::array({"reset-password"}));
+  const auto d = llm.decide(std::nullopt, "normal", retrieval_of(context), calls[0]);
+  ASSERT_FALSE(d.answered());
+  EXPECT_EQ(d.escalation->detail, "the model cited billing-cycle, which retrieval did not offer");
+}
+
 TEST(LlmAgent, RateLimitsAreRetriedAndASpentQuotaIsNot) {
   Simulator sim;
   sim.control("faults", {{"rate_limit", 1}, {"retry_after", 0}, {"path", "chat"}});

@@ -28,6 +28,7 @@ struct ReplayFlags {
   bool dry_run = false;
   bool hold = false;
   bool json = false;
+  bool ask_model = false;
   int timeout_s = 600;
   std::string log_dir;
 };
@@ -179,7 +180,7 @@ nlohmann::json run_sandbox(const Context& context, pqxx::connection& live, const
             << " (replies are stored, never sent; logs in " << log_dir.string() << ")\n";
   try {
     {
-      SandboxServices services(context.env, names, log_dir);
+      SandboxServices services(context.env, names, log_dir, flags.ask_model);
       wait_until_drained(settings_of(context), names, services, std::chrono::seconds(flags.timeout_s),
                          stderr_is_terminal());
       services.stop();
@@ -530,6 +531,9 @@ void add_replay_command(CLI::App& app, std::function<int(const Context&)>& run) 
   cmd->add_option("--timeout", flags->timeout_s, "Seconds to wait for the sandbox to drain")->capture_default_str();
   cmd->add_option("--log-dir", flags->log_dir, "Where the sandbox services' logs go (default /tmp/fte-replay-<name>)");
   cmd->add_flag("--json", flags->json, "Print the outcome as JSON");
+  cmd->add_flag("--ask-model", flags->ask_model,
+                "Pass FTE_LLM* to the sandbox: its agent-worker asks the language model again (at its cost); "
+                "without it the sandbox decides from retrieval");
   cmd->footer(R"(Examples:
   # what did the agent do with this customer's messages in the last two hours, and what would it do now?
   fte replay --name ada --customer ada@example.com --from -2h
@@ -562,6 +566,7 @@ never sent. Every replay is recorded in the replays table.)");
   rerun->add_option("--timeout", flags->timeout_s, "Seconds to wait for the sandbox to drain")->capture_default_str();
   rerun->add_option("--log-dir", flags->log_dir, "Where the sandbox services' logs go");
   rerun->add_flag("--json", flags->json, "Print the outcome as JSON");
+  rerun->add_flag("--ask-model", flags->ask_model, "Pass FTE_LLM* to the sandbox: the model is asked again");
   rerun->footer(R"(Example:
   fte replay --name ada --customer ada@example.com --hold
   psql "postgresql://fte@127.0.0.1:15432/fte_sbx_ada" -c "UPDATE knowledge_base SET body = '...' WHERE slug = '...'"

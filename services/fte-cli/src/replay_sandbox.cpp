@@ -284,7 +284,7 @@ std::string find_service_binary(std::string_view service, const Environment& env
 }
 
 SandboxServices::SandboxServices(const Environment& env, const SandboxNames& names,
-                                 const std::filesystem::path& log_dir) {
+                                 const std::filesystem::path& log_dir, bool ask_model) {
   std::filesystem::create_directories(log_dir);
   // Built, not inherited (ADR 0013): Kafka's settings, and what shapes the
   // agent's decisions (the embedding settings among them: a sandbox ranking
@@ -297,6 +297,10 @@ SandboxServices::SandboxServices(const Environment& env, const SandboxNames& nam
                              "FTE_CONSUMER_LANES", "FTE_CONSUMER_BATCH_", "FTE_CONSUMER_MAX_IN_FLIGHT", "FTE_RETRY_",
                              "FTE_DB_POOL_SIZE", "FTE_TOPIC_RETENTION_MS", "FTE_DEDUP_RETENTION_MS"}) {
     for (auto& [k, v] : env.with_name_prefix(prefix))
+      base[k] = v;
+  }
+  if (ask_model) {
+    for (auto& [k, v] : env.with_name_prefix("FTE_LLM"))
       base[k] = v;
   }
   for (const auto* name : {"PATH", "LANG", "TZ", "HOME"}) {

@@ -89,10 +89,15 @@ std::int64_t copy_records_into_sandbox(const Environment& env, const Logger& log
 /// The sandbox's services as child processes, stopped (SIGTERM) when this
 /// goes away. Their environment is built, not inherited: Kafka and the
 /// agent's decision settings pass, provider secrets do not, and the reply
-/// dispatcher is off.
+/// dispatcher is off. The language model's settings (FTE_LLM*) pass only
+/// with `ask_model` (`fte replay --ask-model`): a replay asks the model
+/// again, at its cost, only when told; otherwise the sandbox decides from
+/// retrieval, and `fte replay diff` shows where the live model's answers
+/// (stored in messages.agent_output) differ.
 class SandboxServices {
 public:
-  SandboxServices(const Environment& env, const SandboxNames& names, const std::filesystem::path& log_dir);
+  SandboxServices(const Environment& env, const SandboxNames& names, const std::filesystem::path& log_dir,
+                  bool ask_model = false);
   ~SandboxServices();
   SandboxServices(const SandboxServices&) = delete;
   SandboxServices& operator=(const SandboxServices&) = delete;
