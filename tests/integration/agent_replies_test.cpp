@@ -76,8 +76,10 @@ protected:
     return in;
   }
 
-  // AgentHandler::apply in one committed transaction, as the consumer runs it.
-  runtime::Outputs apply(const std::vector<const Input*>& inputs) {
+  // AgentHandler::apply in one committed transaction, as the consumer runs
+  // it (the fixture's handler unless another is given).
+  runtime::Outputs apply(const std::vector<const Input*>& inputs, const agent::AgentHandler* with = nullptr) {
+    const auto& h = with != nullptr ? *with : handler;
     std::vector<kafka::Delivery> deliveries;
     for (const auto* in : inputs)
       deliveries.push_back(kafka::Delivery{in->record, in->event, 1, logger});
@@ -85,10 +87,10 @@ protected:
     for (const auto& d : deliveries)
       fresh.push_back(&d);
     pqxx::connection c(db.url());
-    handler.prepare(c);
+    h.prepare(c);
     pqxx::work tx(c);
     runtime::Outputs outputs;
-    handler.apply(tx, fresh, outputs);
+    h.apply(tx, fresh, outputs);
     tx.commit();
     return outputs;
   }
@@ -238,20 +240,7 @@ TEST_F(AgentRepliesTest, WithAModelTheReplyIsItsCitedAnswerAndItsOutputIsStored)
   const auto answered = ticket_message("whatsapp", "How do I reset my password?", to);
   const auto handed = ticket_message("whatsapp", "HANDOFF: how do I reset my password?", to);
   const auto refund = ticket_message("whatsapp", "I want a refund for my order", to);
-  std::vector<kafka::Delivery> deliveries;
-  for (const auto* in : {&answered, &handed, &refund})
-    deliveries.push_back(kafka::Delivery{in->record, in->event, 1, logger});
-  std::vector<const kafka::Delivery*> fresh;
-  for (const auto& d : deliveries)
-    fresh.push_back(&d);
-  {
-    pqxx::connection c(db.url());
-    with_model.prepare(c);
-    pqxx::work tx(c);
-    runtime::Outputs outputs;
-    with_model.apply(tx, fresh, outputs);
-    tx.commit();
-  }
+  apply({&answered, &handed, &refund}, &with_model);
 
   pqxx::connection c(db.url());
   pqxx::read_transaction tx(c);

@@ -199,15 +199,21 @@ std::vector<Answer> answers_of(const std::vector<Judged>& judged, double out_of_
 
 } // namespace
 
-double pick_threshold(const std::vector<Judged>& judged, double target_precision, double out_of_scope_share) {
+double pick_threshold(const std::vector<Judged>& judged, double target_precision, double out_of_scope_share,
+                      double margin_se) {
   const auto answers = answers_of(judged, out_of_scope_share);
-  double threshold = 1.0, right = 0, total = 0;
+  double threshold = 1.0, right = 0, total = 0, total_squares = 0;
   for (std::size_t i = 0; i < answers.size(); ++i) {
     total += answers[i].weight;
+    total_squares += answers[i].weight * answers[i].weight;
     if (answers[i].right) right += answers[i].weight;
     // Only where the next score differs: a threshold cannot split a tie.
     if (i + 1 < answers.size() && answers[i + 1].score == answers[i].score) continue;
-    if (right / total >= target_precision) threshold = answers[i].score;
+    const double precision = right / total;
+    // The standard error of a weighted share over Kish's effective count.
+    const double effective = total * total / total_squares;
+    const double se = std::sqrt(precision * (1 - precision) / effective);
+    if (precision - margin_se * se >= target_precision) threshold = answers[i].score;
   }
   return threshold;
 }
@@ -244,7 +250,7 @@ std::vector<CurvePoint> curve(const std::vector<Judged>& judged, std::size_t poi
 }
 
 Calibration calibrate(const std::vector<LabelledRanking>& data, bool semantic, double target_precision,
-                      double out_of_scope_share, const std::vector<bool>& decides, std::size_t folds,
+                      double out_of_scope_share, double margin_se, const std::vector<bool>& decides, std::size_t folds,
                       std::size_t min_labelled, std::size_t min_positive) {
   Calibration calibration;
   calibration.target_precision = target_precision;
@@ -277,7 +283,7 @@ Calibration calibrate(const std::vector<LabelledRanking>& data, bool semantic, d
     }
     judged = std::move(decided);
   }
-  calibration.threshold = pick_threshold(judged, target_precision, out_of_scope_share);
+  calibration.threshold = pick_threshold(judged, target_precision, out_of_scope_share, margin_se);
   calibration.expected_precision = weighted_precision(judged, calibration.threshold, out_of_scope_share);
   calibration.labelled = data.size();
   calibration.fitted = true;

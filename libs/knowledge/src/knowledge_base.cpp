@@ -32,6 +32,7 @@ KnowledgeOptions KnowledgeOptions::from_env(const Environment& env) {
   KnowledgeOptions o;
   o.target_precision = env.get_double("FTE_AGENT_TARGET_PRECISION", o.target_precision, 0.5, 1.0);
   o.out_of_scope_share = env.get_double("FTE_AGENT_OUT_OF_SCOPE_SHARE", o.out_of_scope_share, 0.0, 0.99);
+  o.precision_margin_se = env.get_double("FTE_AGENT_PRECISION_MARGIN", o.precision_margin_se, 0.0, 5.0);
   o.calibration_examples = static_cast<std::size_t>(
       env.get_int("FTE_KB_CALIBRATION_EXAMPLES", static_cast<std::int64_t>(o.calibration_examples), 0, 1'000'000));
   o.recalibrate_delay = env.get_millis("FTE_KB_RECALIBRATE_DELAY_MS", o.recalibrate_delay, std::chrono::milliseconds(0),
@@ -202,13 +203,15 @@ KnowledgeBase::Calibrations KnowledgeBase::recalibrate() const {
     for (std::size_t i = calibration_count; i < lexical.size(); ++i)
       lexical_decides[i] = false;
   }
-  result.lexical = calibrate(lexical, false, options_.target_precision, options_.out_of_scope_share, lexical_decides);
+  result.lexical = calibrate(lexical, false, options_.target_precision, options_.out_of_scope_share,
+                             options_.precision_margin_se, lexical_decides);
   // The semantic stage decides what the lexical one does not answer.
   std::vector<bool> semantic_decides(semantic.size());
   for (std::size_t i = 0; i < semantic.size(); ++i)
     semantic_decides[i] =
         lexical_decides[lexical_of[i]] && !judge(lexical[lexical_of[i]].ranking, result.lexical).answer;
-  result.semantic = calibrate(semantic, true, options_.target_precision, options_.out_of_scope_share, semantic_decides);
+  result.semantic = calibrate(semantic, true, options_.target_precision, options_.out_of_scope_share,
+                              options_.precision_margin_se, semantic_decides);
   return result;
 }
 

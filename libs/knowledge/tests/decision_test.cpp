@@ -40,6 +40,20 @@ TEST(Decision, PickThresholdIsTheLowestReachingTheTarget) {
   EXPECT_DOUBLE_EQ(pick_threshold({{std::nullopt, Choice{1, 0.9}}}, 0.95), 1.0);
 }
 
+TEST(Decision, AMarginOfStandardErrorsAsksForMorePrecisionWhereItIsMeasuredOnFew) {
+  // 100 answers: the 90 highest right, then 10 wrong.
+  std::vector<Judged> judged;
+  for (int i = 100; i >= 1; --i)
+    judged.push_back({i > 10 ? std::optional<std::int64_t>(1) : std::optional<std::int64_t>(2), Choice{1, i / 100.0}});
+  // 0.9 reached at the lowest score: 90 right of 100.
+  EXPECT_DOUBLE_EQ(pick_threshold(judged, 0.9), 0.01);
+  // One standard error more: the lowest score where precision - SE >= 0.9
+  // is 0.04 (90 of 97: 0.9278 - 0.0263).
+  EXPECT_DOUBLE_EQ(pick_threshold(judged, 0.9, -1, 1.0), 0.04);
+  // Two: 0.06 (90 of 95: 0.9474 - 2 * 0.0229).
+  EXPECT_DOUBLE_EQ(pick_threshold(judged, 0.9, -1, 2.0), 0.06);
+}
+
 TEST(Decision, MetricsCountRightAnswersAndOutOfScope) {
   const std::vector<Judged> judged = {
       {1, Choice{1, 0.9}},            // right, answered

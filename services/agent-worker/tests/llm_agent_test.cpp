@@ -142,7 +142,8 @@ TEST(LlmAgent, OnlyTheArticlesThatFitThePromptMayBeCited) {
                               {"reason", ""}}}}}}});
   auto settings = settings_for(sim);
   settings.limits.answer_tokens = 100;
-  settings.limits.context_tokens = 100 + estimate_tokens(llm_instructions()) + 20 + 30 + 10;
+  // Room for the question (17 tokens) and the first article (24), not the second (17).
+  settings.limits.context_tokens = 100 + estimate_tokens(llm_instructions()) + 17 + 24 + 10;
   const LlmAgent llm(settings, nullptr);
   const auto context = faq();
   const auto calls = llm.ask({{"invoice dates", &context}});

@@ -76,8 +76,14 @@ struct Judged {
 /// [0, 1), the messages are weighted so that those expecting a handover
 /// count for that share of the traffic: the precision is the one expected
 /// at that mix. Negative, or a set lacking either kind: unweighted.
+///
+/// `margin_se` asks for that many standard errors of margin: the threshold
+/// is picked where the precision less `margin_se` standard errors (over the
+/// weighted answers' effective count) still reaches the target, so that a
+/// precision measured on a few hundred messages is not promised at the
+/// point where it just touches the target by chance.
 [[nodiscard]] double pick_threshold(const std::vector<Judged>& judged, double target_precision,
-                                    double out_of_scope_share = -1);
+                                    double out_of_scope_share = -1, double margin_se = 0);
 
 /// The precision of the answers at `threshold`, weighted as pick_threshold
 /// weighs them.
@@ -112,9 +118,9 @@ struct Calibration {
 /// what the lexical one did not answer, the harder messages, and a threshold
 /// picked on all of them would promise too much.
 [[nodiscard]] Calibration calibrate(const std::vector<LabelledRanking>& data, bool semantic, double target_precision,
-                                    double out_of_scope_share = -1, const std::vector<bool>& decides = {},
-                                    std::size_t folds = 5, std::size_t min_labelled = 100,
-                                    std::size_t min_positive = 30);
+                                    double out_of_scope_share = -1, double margin_se = 0,
+                                    const std::vector<bool>& decides = {}, std::size_t folds = 5,
+                                    std::size_t min_labelled = 100, std::size_t min_positive = 30);
 
 /// The agent's call on one message from one ranking: the best candidate,
 /// answered when its score reaches the calibration's threshold.

@@ -27,6 +27,10 @@ struct KnowledgeOptions {
   /// The share of messages the knowledge has no answer for, that precision
   /// is promised at (FTE_AGENT_OUT_OF_SCOPE_SHARE; pick_threshold).
   double out_of_scope_share = 0.5;
+  /// Standard errors of margin between the precision measured on the
+  /// calibration data and the target (FTE_AGENT_PRECISION_MARGIN;
+  /// pick_threshold).
+  double precision_margin_se = 0;
   /// How many past resolutions, left out one at a time, join the
   /// calibration set (FTE_KB_CALIBRATION_EXAMPLES): more is a steadier
   /// threshold and a longer recalibration.
