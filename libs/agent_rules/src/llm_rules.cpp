@@ -150,7 +150,7 @@ AgentDecision decide_with_model(std::optional<EscalationDecision> by_policy, std
     const auto it = std::find_if(retrieval.context.begin(), retrieval.context.end(),
                                  [&](const auto& c) { return c.first.slug == slug; });
     if (it == retrieval.context.end())
-      return hand_over("the model cited " + openai::excerpt(slug, 80) + ", which retrieval did not offer");
+      return hand_over("the model cited " + excerpt(slug, 80) + ", which retrieval did not offer");
     if (!first) first = &*it;
     sources.push_back(it->first.title);
     sources.push_back(it->first.body);

@@ -3,17 +3,13 @@
 #include <nlohmann/json.hpp>
 
 #include "fte/common/text.hpp"
+#include "fte/events/cloud_event.hpp"
 
 namespace fte::agent {
 namespace {
 
 // A reported prompt below this share of the estimate was cut by the server.
 constexpr double kTruncatedBelow = 0.6;
-
-std::string string_of(const nlohmann::json& object, const char* key) {
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::vector<std::string> citations_of(const nlohmann::json& object) {
   std::vector<std::string> out;
@@ -37,12 +33,12 @@ ModelAnswer from_object(const nlohmann::json& object, bool handoff) {
   ModelAnswer a;
   if (handoff || (object.contains("handoff") && object["handoff"].is_boolean() && object["handoff"].get<bool>())) {
     a.kind = ModelAnswer::Kind::handoff;
-    a.reason = string_of(object, "reason");
+    a.reason = events::string_field(object, "reason");
     if (a.reason.empty()) a.reason = "no reason given";
     return a;
   }
   a.kind = ModelAnswer::Kind::answer;
-  a.text = std::string(trim(string_of(object, "answer")));
+  a.text = std::string(trim(events::string_field(object, "answer")));
   a.citations = citations_of(object);
   if (a.text.empty()) return invalid("an empty answer without a handoff");
   return a;
@@ -110,7 +106,7 @@ ModelAnswer read_model_answer(const openai::ChatReply& reply, LlmMode mode, long
                std::to_string(estimated_prompt_tokens) + " sent: its context window cut the prompt";
     return a;
   }
-  if (!reply.refusal.empty()) return invalid("the model refused: " + openai::excerpt(reply.refusal, 200));
+  if (!reply.refusal.empty()) return invalid("the model refused: " + excerpt(reply.refusal, 200));
   if (reply.finish_reason == "length") return invalid("the answer was cut at max_tokens");
   if (!reply.tool_calls.empty()) {
     const auto& call = reply.tool_calls.front();

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fte/common/text.hpp"
 #include "fte/openai/api.hpp"
 
 extern "C" {
@@ -141,7 +142,7 @@ private:
   std::vector<Vector> parse(const std::string& text, std::size_t expected) {
     const auto json = nlohmann::json::parse(text, nullptr, false);
     if (!json.is_object() || !json.contains("data") || !json["data"].is_array())
-      throw EmbeddingError("embeddings answer without a data array: " + openai::excerpt(text));
+      throw EmbeddingError("embeddings answer without a data array: " + excerpt(text));
     std::vector<Vector> vectors(expected);
     for (const auto& item : json["data"]) {
       if (!item.is_object() || !item.contains("embedding") || !item["embedding"].is_array())

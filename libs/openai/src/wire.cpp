@@ -1,23 +1,9 @@
 #include "fte/openai/wire.hpp"
 
 #include "fte/common/text.hpp"
+#include "fte/events/cloud_event.hpp"
 
 namespace fte::openai {
-namespace {
-
-std::string string_or_empty(const nlohmann::json& object, const char* key) {
-  if (!object.is_object()) return {};
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-} // namespace
-
-std::string excerpt(std::string_view text, std::size_t limit) {
-  if (text.size() <= limit) return std::string(text);
-  return truncate_utf8(text, limit) + "...";
-}
-
 ProviderError provider_error_of(std::string_view body) {
   ProviderError error;
   const auto json = nlohmann::json::parse(body, nullptr, false);
@@ -26,15 +12,15 @@ ProviderError provider_error_of(std::string_view body) {
     return error;
   }
   const auto it = json.find("error");
-  if (it != json.end() && it->is_object()) {   // OpenAI, Ollama, llama.cpp
-    error.code = string_or_empty(*it, "code"); // llama.cpp's is a number: no string code
-    error.type = string_or_empty(*it, "type");
-    error.message = string_or_empty(*it, "message");
+  if (it != json.end() && it->is_object()) {        // OpenAI, Ollama, llama.cpp
+    error.code = events::string_field(*it, "code"); // llama.cpp's is a number: no string code
+    error.type = events::string_field(*it, "type");
+    error.message = events::string_field(*it, "message");
   } else if (it != json.end() && it->is_string()) { // vLLM's key check
     error.message = it->get<std::string>();
   } else { // vLLM's ErrorResponse
-    error.type = string_or_empty(json, "type");
-    error.message = string_or_empty(json, "message");
+    error.type = events::string_field(json, "type");
+    error.message = events::string_field(json, "message");
   }
   if (error.message.empty()) error.message = excerpt(body);
   return error;
@@ -61,16 +47,16 @@ ChatReply parse_chat_completion(std::string_view body) {
     throw MalformedReply("a chat completion choice without a message: " + excerpt(body));
 
   ChatReply reply;
-  reply.model = string_or_empty(json, "model");
-  reply.finish_reason = string_or_empty(choice, "finish_reason");
-  reply.content = string_or_empty(*message, "content");
-  reply.refusal = string_or_empty(*message, "refusal");
+  reply.model = events::string_field(json, "model");
+  reply.finish_reason = events::string_field(choice, "finish_reason");
+  reply.content = events::string_field(*message, "content");
+  reply.refusal = events::string_field(*message, "refusal");
   if (const auto calls = message->find("tool_calls"); calls != message->end() && calls->is_array()) {
     for (const auto& call : *calls) {
       const auto function = call.is_object() ? call.find("function") : call.end();
       if (function == call.end() || !function->is_object())
         throw MalformedReply("a tool call without a function: " + excerpt(call.dump()));
-      ToolCall tool{string_or_empty(*function, "name"), {}};
+      ToolCall tool{events::string_field(*function, "name"), {}};
       // OpenAI sends the arguments as JSON text; some servers (older
       // Ollama) as an object.
       if (const auto args = function->find("arguments"); args != function->end())

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "fte/common/text.hpp"
+
 namespace fte::openai {
 namespace {
 
@@ -74,6 +76,10 @@ TEST(Excerpt, CutsLongTextOnACharacterBoundary) {
   EXPECT_EQ(excerpt("short"), "short");
   const auto cut = excerpt(std::string(400, 'x'), 10);
   EXPECT_EQ(cut, std::string(10, 'x') + "...");
+  EXPECT_EQ(excerpt("ab\xC3\xA9"
+                    "cd",
+                    3),
+            "ab..."); // not half of é
 }
 
 } // namespace

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fte/common/text.hpp"
+
 namespace fte::twilio {
 namespace {
 
@@ -22,15 +24,6 @@ std::string string_member(const nlohmann::json& object, const char* name) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-std::string excerpt(std::string_view text) {
-  if (text.size() <= kDetailLimit) return std::string(text);
-  // Cut before a UTF-8 continuation byte never splits a character.
-  std::size_t end = kDetailLimit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U)
-    --end;
-  return std::string(text.substr(0, end)) + "...";
-}
-
 // Twilio's error body: {"code": 21211, "message": "...", "more_info": "...", "status": 400}.
 struct TwilioError {
   int code = 0;
@@ -40,11 +33,11 @@ TwilioError error_of(const std::string& body) {
   TwilioError error;
   const auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!json.is_object()) {
-    error.message = excerpt(body);
+    error.message = excerpt(body, kDetailLimit);
     return error;
   }
   if (const auto it = json.find("code"); it != json.end() && it->is_number_integer()) error.code = it->get<int>();
-  error.message = excerpt(string_member(json, "message"));
+  error.message = excerpt(string_member(json, "message"), kDetailLimit);
   return error;
 }
 
@@ -115,7 +108,7 @@ WhatsAppReplySender::classify(const std::variant<outbound_http::Response, outbou
     // only safe to retry if not a byte of the request was written.
     const bool surely_not_sent = failure->kind == outbound_http::FailureKind::connect_failed || !failure->request_sent;
     result.outcome = surely_not_sent ? SendOutcome::not_sent : SendOutcome::ambiguous;
-    result.detail = excerpt(failure->message);
+    result.detail = excerpt(failure->message, kDetailLimit);
     return result;
   }
   const auto& response = std::get<outbound_http::Response>(answer);
@@ -128,7 +121,8 @@ WhatsAppReplySender::classify(const std::variant<outbound_http::Response, outbou
       // Accepted, but we cannot tell which message it is: no callback will
       // ever match it, and sending again could duplicate it.
       result.outcome = SendOutcome::ambiguous;
-      result.detail = "HTTP " + std::to_string(status) + " without a message sid: " + excerpt(response.body);
+      result.detail =
+          "HTTP " + std::to_string(status) + " without a message sid: " + excerpt(response.body, kDetailLimit);
       return result;
     }
     result.outcome = SendOutcome::sent;

@@ -89,4 +89,15 @@ namespace fte {
   return std::string(text.substr(0, i));
 }
 
+/// `text` for an error message or a log: whole when it has at most `limit`
+/// bytes, else its first `limit` bytes or fewer (never splitting a UTF-8
+/// sequence) and "...".
+[[nodiscard]] inline std::string excerpt(std::string_view text, std::size_t limit = 300) {
+  if (text.size() <= limit) return std::string(text);
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U)
+    --end;
+  return std::string(text.substr(0, end)) + "...";
+}
+
 } // namespace fte

@@ -59,7 +59,4 @@ struct ChatReply {
 /// @throws MalformedReply
 [[nodiscard]] ChatReply parse_chat_completion(std::string_view body);
 
-/// A server's text, cut to `limit` bytes for an error message or a log.
-[[nodiscard]] std::string excerpt(std::string_view text, std::size_t limit = 300);
-
 } // namespace fte::openai
