@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <limits>
+
 namespace fte {
 namespace {
 
@@ -43,6 +46,15 @@ TEST(Time, RejectsTimesTheClockCannotHold) {
   EXPECT_FALSE(parse_rfc3339("1000-01-01T00:00:00Z").has_value());
   EXPECT_TRUE(parse_rfc3339("2262-01-01T00:00:00Z").has_value());
   EXPECT_TRUE(parse_rfc3339("1700-01-01T00:00:00Z").has_value());
+}
+
+TEST(Time, TimePointSinceEpochRefusesWhatTheClockCannotHold) {
+  EXPECT_EQ(time_point_since_epoch(milliseconds(1764080295123)), system_clock::time_point(milliseconds(1764080295123)));
+  EXPECT_EQ(time_point_since_epoch(seconds(-86'400)), system_clock::time_point(hours(-24)));
+  EXPECT_FALSE(time_point_since_epoch(milliseconds(253'402'300'799'000)).has_value()); // year 9999
+  EXPECT_FALSE(time_point_since_epoch(seconds(-253'402'300'799)).has_value());
+  EXPECT_FALSE(time_point_since_epoch(milliseconds(std::numeric_limits<std::int64_t>::max())).has_value());
+  EXPECT_TRUE(time_point_since_epoch(seconds(9'223'372'035)).has_value()); // 2262-04-11
 }
 
 } // namespace

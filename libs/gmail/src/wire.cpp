@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fte/common/time.hpp"
 #include "fte/mail/mail.hpp"
 
 namespace fte::gmail {
@@ -116,7 +117,9 @@ Parsed<RawMessage> parse_raw_message(std::string_view body) {
   if (message.id.empty()) return error<RawMessage>("message answer without an id");
   message.history_id = id_member(*root, "historyId").value_or(0);
   const auto internal_date = id_member(*root, "internalDate");
-  if (internal_date && *internal_date <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+  // Kept only when system_clock can hold it, so the fetcher can convert it.
+  if (internal_date && *internal_date <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) &&
+      time_point_since_epoch(std::chrono::milliseconds(static_cast<std::int64_t>(*internal_date))))
     message.internal_date_ms = static_cast<std::int64_t>(*internal_date);
   const auto raw = root->find("raw");
   if (raw == root->end() || !raw->is_string()) return error<RawMessage>("message " + message.id + " without 'raw'");
@@ -140,10 +143,13 @@ Parsed<WatchResult> parse_watch_result(std::string_view body) {
   const auto history_id = id_member(*root, "historyId");
   const auto expiration_ms = id_member(*root, "expiration");
   if (!history_id || !expiration_ms) return error<WatchResult>("watch answer without historyId or expiration");
-  // A year 10000 expiration is nonsense, not a reason to overflow.
-  if (*expiration_ms > 253'402'300'799'000ULL) return error<WatchResult>("watch answer: expiration out of range");
-  return WatchResult{*history_id, std::chrono::system_clock::time_point(
-                                      std::chrono::milliseconds(static_cast<std::int64_t>(*expiration_ms)))};
+  // A year 3000 expiration is nonsense, not a reason to overflow.
+  const auto expiration =
+      *expiration_ms <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())
+          ? time_point_since_epoch(std::chrono::milliseconds(static_cast<std::int64_t>(*expiration_ms)))
+          : std::nullopt;
+  if (!expiration) return error<WatchResult>("watch answer: expiration out of range");
+  return WatchResult{*history_id, *expiration};
 }
 
 Parsed<Profile> parse_profile(std::string_view body) {

@@ -61,6 +61,8 @@ TEST(GmailWire, RawMessageIsDecoded) {
   EXPECT_EQ(message.internal_date_ms, 1764064800000);
   EXPECT_EQ(message.rfc822, "From: a@b\r\n\r\nhi");
   EXPECT_TRUE(std::holds_alternative<WireError>(parse_raw_message(R"({"id": "m1"})")));
+  // An internalDate system_clock cannot hold is left out, not overflowed.
+  EXPECT_EQ(ok(parse_raw_message(R"({"id": "m1", "internalDate": 99999999999999999, "raw": ""})")).internal_date_ms, 0);
   EXPECT_TRUE(std::holds_alternative<WireError>(parse_raw_message(R"({"id": "m1", "raw": "!!"})")));
 }
 
@@ -77,6 +79,10 @@ TEST(GmailWire, MessageListAndWatchAndProfileAndToken) {
   EXPECT_EQ(std::chrono::duration_cast<std::chrono::milliseconds>(watch.expiration.time_since_epoch()).count(),
             1764669600000);
   EXPECT_TRUE(std::holds_alternative<WireError>(parse_watch_result(R"({"historyId": "1"})")));
+  // Year 9999: a valid date, but past system_clock's 2262 (the fuzzer found
+  // the signed overflow this used to be).
+  EXPECT_TRUE(
+      std::holds_alternative<WireError>(parse_watch_result(R"({"historyId": "1", "expiration": "253402300799000"})")));
 
   EXPECT_EQ(ok(parse_profile(R"({"emailAddress": "s@x.com", "historyId": "9"})")).history_id, 9u);
 

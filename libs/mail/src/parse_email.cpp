@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fte/common/time.hpp"
 #include "fte/mail/mail.hpp"
 #include "gmime_handles.hpp"
 #include "reply_text.hpp"
@@ -295,15 +296,6 @@ bool is_auto_submitted(GMimeMessage* message, const Address& from) {
   return local == "mailer-daemon" || local == "postmaster";
 }
 
-// A Date header's instant, when system_clock can hold it: its nanosecond
-// ticks end in 2262, and a sender may write any year up to 9999.
-std::optional<std::chrono::system_clock::time_point> time_point_of(std::int64_t unix_seconds) {
-  using std::chrono::system_clock;
-  constexpr auto kLimit = std::chrono::duration_cast<std::chrono::seconds>(system_clock::duration::max()).count();
-  if (unix_seconds >= kLimit || unix_seconds <= -kLimit) return std::nullopt;
-  return system_clock::time_point(std::chrono::seconds(unix_seconds));
-}
-
 std::string capped(std::string text) {
   const auto prefix = detail::utf8_prefix(text, kMaxBodyBytes);
   text.resize(prefix.size());
@@ -323,7 +315,8 @@ ParsedEmail read_message(GMimeMessage* message, GMimeParserOptions* options) {
   const auto in_reply_to = message_ids(object, "In-Reply-To", options);
   if (!in_reply_to.empty()) email.in_reply_to = in_reply_to.front();
   email.references = message_ids(object, "References", options);
-  if (GDateTime* date = g_mime_message_get_date(message)) email.date = time_point_of(g_date_time_to_unix(date));
+  if (GDateTime* date = g_mime_message_get_date(message))
+    email.date = fte::time_point_since_epoch(std::chrono::seconds(g_date_time_to_unix(date)));
 
   BodyWalk walk{options, {}, {}};
   walk.walk(g_mime_message_get_mime_part(message), 0, true);
