@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include "fte/access/token_store.hpp"
 #include "fte/contracts/validator.hpp"
 #include "fte/kafka/murmur2.hpp"
 #include "fte/testing/shared_suite.hpp"
@@ -84,14 +85,25 @@ TEST_F(WebformFlow, RefundRequestGetsAnEscalationRow) {
                 .as<int>(),
             0);
 
-  const auto api = http_request(suite->escalation_port(), "GET", "/api/escalations?status=open");
+  // Without a token the API says 401 and nothing about the customer.
+  const auto anonymous = http_request(suite->escalation_port(), "GET", "/api/escalations?status=open");
+  EXPECT_EQ(anonymous.status, 401) << anonymous.body;
+  EXPECT_EQ(anonymous.body.find(correlation), std::string::npos) << anonymous.body;
+  EXPECT_EQ(anonymous.body.find("Test Customer"), std::string::npos) << anonymous.body;
+  std::string token;
+  {
+    pqxx::connection db(suite->database_url());
+    token = access::create_api_token(db, {"e2e-" + correlation.substr(0, 8), access::Role::agent, "e2e", {}});
+  }
+  const std::map<std::string, std::string> bearer = {{"Authorization", "Bearer " + token}};
+  const auto api = http_request(suite->escalation_port(), "GET", "/api/escalations?status=open", {}, bearer);
   ASSERT_EQ(api.status, 200) << api.body;
   bool listed = false;
   const auto listing = api.json(); // kept alive: iterating a temporary's member would dangle
   for (const auto& e : listing["escalations"])
     listed = listed || e.value("correlation_id", std::string()) == correlation;
   EXPECT_TRUE(listed) << api.body;
-  EXPECT_EQ(http_request(suite->escalation_port(), "GET", "/api/escalations?status=bogus").status, 400);
+  EXPECT_EQ(http_request(suite->escalation_port(), "GET", "/api/escalations?status=bogus", {}, bearer).status, 400);
 }
 
 TEST_F(WebformFlow, SameIdempotencyKeyTwiceGivesOneTicketMessageAndOneReply) {

@@ -78,6 +78,14 @@ std::string random_uuid() {
   return format_uuid(bytes);
 }
 
+std::string random_bytes(std::size_t count) {
+  std::string bytes(count, '\0');
+  if (count > 0 && RAND_bytes(reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(count)) != 1) {
+    throw std::runtime_error("random_bytes: OpenSSL RAND_bytes failed");
+  }
+  return bytes;
+}
+
 std::string name_based_uuid(std::string_view ns, std::string_view name) {
   const UuidBytes ns_bytes = parse_uuid(ns);
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};

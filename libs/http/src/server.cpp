@@ -15,6 +15,7 @@
 #include <charconv>
 
 #include "fte/common/config.hpp"
+#include "fte/common/text.hpp"
 
 namespace fte::http {
 
@@ -55,6 +56,24 @@ Response error_response(Status status, std::string_view code, std::string_view m
     error["field"] = *field;
   }
   return json_response(status, {{"error", error}}, version);
+}
+
+std::string_view bearer_token(const Request& request) {
+  const auto it = request.find(beast::http::field::authorization);
+  if (it == request.end()) return {};
+  const std::string_view value(it->value().data(), it->value().size());
+  const auto space = value.find(' ');
+  if (space == std::string_view::npos || lower_ascii(value.substr(0, space)) != "bearer") return {};
+  return trim(value.substr(space + 1));
+}
+
+Response unauthorized(std::string_view code, std::string_view message, unsigned version) {
+  auto response = error_response(Status::unauthorized, code, message, std::nullopt, version);
+  // RFC 6750 3.1: a request without credentials gets the challenge without
+  // an error code; a bad token names invalid_token.
+  response.set(beast::http::field::www_authenticate,
+               code == "missing_token" ? "Bearer" : R"(Bearer error="invalid_token")");
+  return response;
 }
 
 struct Server::State : std::enable_shared_from_this<State> {

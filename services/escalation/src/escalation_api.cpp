@@ -4,6 +4,8 @@
 #include <charconv>
 #include <pqxx/pqxx>
 
+#include "fte/access/token_store.hpp"
+
 namespace fte::escalation {
 namespace {
 
@@ -28,6 +30,8 @@ constexpr http::DocumentedAnswer kAnswers[] = {
     {"/api/escalations", "GET", 400, "invalid_status", kJson},
     {"/api/escalations", "GET", 400, "invalid_limit", kJson},
     {"/api/escalations", "GET", 400, "invalid_target", kJson},
+    {"/api/escalations", "GET", 401, "missing_token", kJson, "WWW-Authenticate"},
+    {"/api/escalations", "GET", 401, "invalid_token", kJson, "WWW-Authenticate"},
     {"/api/escalations", "GET", 503, "database_unavailable", kJson, "Retry-After"},
     {http::kAnyRoute, http::kAnyRoute, 400, "malformed_http", kJson},
     {http::kAnyRoute, http::kAnyRoute, 404, "not_found", kJson},
@@ -37,12 +41,42 @@ constexpr http::DocumentedAnswer kAnswers[] = {
 };
 // clang-format on
 
+http::Response database_unavailable(std::string_view what) {
+  auto response = http::error_response(http::Status::service_unavailable, "database_unavailable",
+                                       std::string(what) + " cannot be read right now; retry later");
+  response.set(bhttp::field::retry_after, "1");
+  return response;
+}
+
 } // namespace
 
 std::span<const http::DocumentedAnswer> EscalationApi::answers() { return kAnswers; }
 
-EscalationApi::EscalationApi(pg::ConnectionPool& database, Logger logger)
-    : database_(database), logger_(std::move(logger)) {}
+EscalationApi::EscalationApi(pg::ConnectionPool& database, Authenticator authenticate, Logger logger)
+    : database_(database), authenticate_(std::move(authenticate)), logger_(std::move(logger)) {}
+
+Authenticator EscalationApi::api_tokens(pg::ConnectionPool& database) {
+  return [&database](std::string_view token) {
+    auto connection = database.acquire();
+    pqxx::read_transaction tx(*connection);
+    return access::find_api_token(tx, token);
+  };
+}
+
+std::variant<access::Principal, http::Response> EscalationApi::authenticate(const http::Request& request) const {
+  const auto token = http::bearer_token(request);
+  if (token.empty()) {
+    return http::unauthorized("missing_token", "this API needs 'Authorization: Bearer <token>' (fte token create)",
+                              request.version());
+  }
+  try {
+    if (auto principal = authenticate_(token)) return std::move(*principal);
+  } catch (const std::exception& e) {
+    logger_.error("checking an API token failed", {{"error", e.what()}});
+    return database_unavailable("API tokens");
+  }
+  return http::unauthorized("invalid_token", "the bearer token is unknown, revoked or expired", request.version());
+}
 
 http::Response EscalationApi::handle(const http::Request& request) const {
   const std::string_view target(request.target().data(), request.target().size());
@@ -53,6 +87,8 @@ http::Response EscalationApi::handle(const http::Request& request) const {
       response.set(bhttp::field::allow, "GET");
       return response;
     }
+    const auto caller = authenticate(request);
+    if (const auto* refusal = std::get_if<http::Response>(&caller)) return *refusal;
     return list(request);
   }
   return http::error_response(http::Status::not_found, "not_found", "no such endpoint");
@@ -102,10 +138,7 @@ http::Response EscalationApi::list(const http::Request& request) const {
     return http::json_response(http::Status::ok, {{"escalations", escalations}});
   } catch (const std::exception& e) {
     logger_.error("listing escalations failed", {{"error", e.what()}});
-    auto response = http::error_response(http::Status::service_unavailable, "database_unavailable",
-                                         "escalations cannot be read right now; retry later");
-    response.set(bhttp::field::retry_after, "1");
-    return response;
+    return database_unavailable("escalations");
   }
 }
 

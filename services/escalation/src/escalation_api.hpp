@@ -1,7 +1,12 @@
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <span>
+#include <string_view>
+#include <variant>
 
+#include "fte/access/api_token.hpp"
 #include "fte/common/logging.hpp"
 #include "fte/http/documented_answer.hpp"
 #include "fte/http/server.hpp"
@@ -9,11 +14,19 @@
 
 namespace fte::escalation {
 
-/// The API people use to take escalations (port 8083):
+/// Who a bearer token belongs to, or nullopt when it is not in force;
+/// throws when it cannot tell (the database is down).
+using Authenticator = std::function<std::optional<access::Principal>(std::string_view token)>;
+
+/// The API agents' tools use to take escalations (port 8083):
 /// `GET /api/escalations?status=open&limit=100` lists them newest first.
+/// Every route that returns customer data needs a bearer token (ADR 0020).
 class EscalationApi {
 public:
-  EscalationApi(pg::ConnectionPool& database, Logger logger);
+  EscalationApi(pg::ConnectionPool& database, Authenticator authenticate, Logger logger);
+
+  /// The production Authenticator: fte API tokens looked up in `database`.
+  [[nodiscard]] static Authenticator api_tokens(pg::ConnectionPool& database);
 
   [[nodiscard]] http::Response handle(const http::Request& request) const;
 
@@ -23,9 +36,12 @@ public:
   [[nodiscard]] static std::span<const http::DocumentedAnswer> answers();
 
 private:
+  /// The caller, or the 401/503 to answer instead.
+  [[nodiscard]] std::variant<access::Principal, http::Response> authenticate(const http::Request& request) const;
   [[nodiscard]] http::Response list(const http::Request& request) const;
 
   pg::ConnectionPool& database_;
+  Authenticator authenticate_;
   Logger logger_;
 };
 

@@ -18,7 +18,7 @@ class ApiServer {
 public:
   explicit ApiServer(fte::runtime::Service& service)
       : database_(service.env().get_or("FTE_DATABASE_URL", fte::runtime::kDefaultDatabaseUrl), 2),
-        api_(database_, service.logger()), io_(2),
+        api_(database_, fte::escalation::EscalationApi::api_tokens(database_), service.logger()), io_(2),
         server_(
             io_.get_executor(),
             fte::http::ServerOptions::from_address(service.env().get_or("FTE_HTTP_ADDR", "0.0.0.0:8083"),

@@ -35,9 +35,23 @@ http::Response round_trip(std::uint16_t port, const std::string& raw) {
   return parser.release();
 }
 
-std::string request(const std::string& method, const std::string& target, const std::string& body = {}) {
-  return method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + body;
+const std::string kGoodToken = "fte_" + std::string(64, 'a');
+const std::string kUnknownToken = "fte_" + std::string(64, 'b');
+const std::string kUncheckableToken = "fte_" + std::string(64, 'c');
+
+// Tokens without a database: one in force, one unknown, one whose lookup
+// fails the way an outage does.
+std::optional<access::Principal> authenticate(std::string_view token) {
+  if (token == kUncheckableToken) throw std::runtime_error("connection refused");
+  if (token == kGoodToken) return access::Principal{"ci", access::Role::agent};
+  return std::nullopt;
+}
+
+std::string request(const std::string& method, const std::string& target, const std::string& body = {},
+                    const std::string& token = kGoodToken) {
+  const auto authorization = token.empty() ? std::string() : "Authorization: Bearer " + token + "\r\n";
+  return method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" + authorization +
+         "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
 // Announces a body over `limit` and sends none of it: the server answers from
@@ -82,7 +96,7 @@ private:
 TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   // Nothing listens on port 1: every query fails the way an outage does.
   pg::ConnectionPool database("postgresql://fte@127.0.0.1:1/fte?connect_timeout=2", 1);
-  const EscalationApi api(database, quiet());
+  const EscalationApi api(database, authenticate, quiet());
   Listener listener(
       [&api](http::Request request) -> boost::asio::awaitable<http::Response> { co_return api.handle(request); });
   const auto port = listener.port();
@@ -98,6 +112,15 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   provoke({path, "GET", 400}, round_trip(port, request("GET", path + "?limit=0")), "invalid_limit");
   provoke({path, "GET", 400}, round_trip(port, request("GET", path + "?status=%zz")), "invalid_target");
   provoke({path, "GET", 503}, round_trip(port, request("GET", path + "?status=open")), "database_unavailable");
+  const auto without = round_trip(port, request("GET", path, {}, ""));
+  EXPECT_EQ(without[bhttp::field::www_authenticate], "Bearer");
+  provoke({path, "GET", 401}, without, "missing_token");
+  const auto unknown = round_trip(port, request("GET", path, {}, kUnknownToken));
+  EXPECT_EQ(unknown[bhttp::field::www_authenticate], R"(Bearer error="invalid_token")");
+  provoke({path, "GET", 401}, unknown, "invalid_token");
+  provoke({path, "GET", 401}, round_trip(port, request("GET", path, {}, "not-a-token")), "invalid_token");
+  // A lookup that fails is a 503, never a way in.
+  provoke({path, "GET", 503}, round_trip(port, request("GET", path, {}, kUncheckableToken)), "database_unavailable");
   provoke({"*", "*", 404}, round_trip(port, request("GET", "/nope")), "not_found");
   const auto wrong_method = round_trip(port, request("POST", path));
   EXPECT_EQ(wrong_method[bhttp::field::allow], "GET");

@@ -65,6 +65,8 @@ void add_lag_command(CLI::App& app, std::function<int(const Context&)>& run);
 void add_dlq_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte kb` (articles, examples, calibration).
 void add_kb_command(CLI::App& app, std::function<int(const Context&)>& run);
+/// Registers `fte token create|list|revoke`.
+void add_token_command(CLI::App& app, std::function<int(const Context&)>& run);
 /// Registers `fte eval FILE.csv`.
 void add_eval_command(CLI::App& app, std::function<int(const Context&)>& run);
 

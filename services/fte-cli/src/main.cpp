@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   fte::cli::add_dlq_command(app, run);
   fte::cli::add_kb_command(app, run);
   fte::cli::add_eval_command(app, run);
+  fte::cli::add_token_command(app, run);
   app.add_subcommand("version", "Print the version")->callback([&] {
     run = [](const fte::cli::Context&) {
       std::cout << "fte 0.1.0\n";

@@ -15,25 +15,6 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-/// The token of `Authorization: Bearer <token>` (scheme case-insensitive,
-/// RFC 6750 2.1), or empty.
-std::string_view bearer_token(const http::Request& request) {
-  const auto it = request.find(bhttp::field::authorization);
-  if (it == request.end()) return {};
-  const std::string_view value(it->value().data(), it->value().size());
-  const auto space = value.find(' ');
-  if (space == std::string_view::npos || lower_ascii(value.substr(0, space)) != "bearer") return {};
-  return trim(value.substr(space + 1));
-}
-
-http::Response unauthorized(std::string_view code, std::string_view message, unsigned version) {
-  auto response = http::error_response(http::Status::unauthorized, code, message, std::nullopt, version);
-  // RFC 6750 3.1: a request without credentials gets the challenge without
-  // an error code; a bad token names invalid_token.
-  response.set(bhttp::field::www_authenticate, code == "missing_token" ? "Bearer" : R"(Bearer error="invalid_token")");
-  return response;
-}
-
 http::Response acknowledged_and_dropped(std::string_view code, unsigned version) {
   return http::json_response(http::Status::ok, {{"acknowledged", true}, {"dropped", code}}, version);
 }
@@ -97,15 +78,15 @@ boost::asio::awaitable<http::Response> GmailPushHandler::handle(http::Request re
                                    std::nullopt, version);
   }
 
-  const auto token = bearer_token(request);
+  const auto token = http::bearer_token(request);
   if (token.empty()) {
     logger_.info("gmail push refused: no bearer token");
-    co_return unauthorized("missing_token", "an OIDC bearer token is required", version);
+    co_return http::unauthorized("missing_token", "an OIDC bearer token is required", version);
   }
   auto decoded = oidc::decode_jws(token);
   if (const auto* failure = std::get_if<oidc::TokenFailure>(&decoded)) {
     logger_.info("gmail push refused", {{"reason", oidc::to_string(failure->error)}, {"detail", failure->detail}});
-    co_return unauthorized("invalid_token", "the bearer token is not valid", version);
+    co_return http::unauthorized("invalid_token", "the bearer token is not valid", version);
   }
   const auto& jws = std::get<oidc::DecodedJws>(decoded);
 
@@ -122,7 +103,7 @@ boost::asio::awaitable<http::Response> GmailPushHandler::handle(http::Request re
   }
   if (lookup->status == oidc::KeyStatus::unknown_kid) {
     logger_.info("gmail push refused", {{"reason", "unknown_kid"}, {"kid", jws.kid}});
-    co_return unauthorized("invalid_token", "the bearer token is not valid", version);
+    co_return http::unauthorized("invalid_token", "the bearer token is not valid", version);
   }
 
   const auto verified = oidc::verify_token(jws, *lookup->key, options_.policy, received);
@@ -132,7 +113,7 @@ boost::asio::awaitable<http::Response> GmailPushHandler::handle(http::Request re
       co_return http::error_response(http::Status::forbidden, "forbidden_token",
                                      "the token was not issued for this endpoint", std::nullopt, version);
     }
-    co_return unauthorized("invalid_token", "the bearer token is not valid", version);
+    co_return http::unauthorized("invalid_token", "the bearer token is not valid", version);
   }
 
   auto parsed = parse_gmail_push(request.body());

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <compare>
+#include <cstddef>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -52,6 +53,10 @@ inline constexpr std::string_view kFteNamespace = "6f1c2f8e-3b7a-5d2e-9c41-0e5a7
 [[nodiscard]] EventId derived_event_id(const EventId& cause, std::string_view producer, std::string_view output);
 
 [[nodiscard]] bool is_uuid(std::string_view text);
+
+/// `count` bytes from OpenSSL's CSPRNG (secrets: tokens, nonces).
+/// @throws std::runtime_error when the generator fails
+[[nodiscard]] std::string random_bytes(std::size_t count);
 
 /// SHA-256 of `bytes`, as 64 lower-case hexadecimal digits.
 [[nodiscard]] std::string sha256_hex(std::string_view bytes);

@@ -78,4 +78,11 @@ private:
 [[nodiscard]] Response error_response(Status status, std::string_view code, std::string_view message,
                                       std::optional<std::string_view> field = std::nullopt, unsigned version = 11);
 
+/// The token of `Authorization: Bearer <token>` (scheme case-insensitive,
+/// RFC 6750 2.1), or empty.
+[[nodiscard]] std::string_view bearer_token(const Request& request);
+/// 401 with `code` (missing_token or invalid_token) and the RFC 6750
+/// challenge in WWW-Authenticate.
+[[nodiscard]] Response unauthorized(std::string_view code, std::string_view message, unsigned version = 11);
+
 } // namespace fte::http
