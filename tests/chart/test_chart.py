@@ -472,6 +472,7 @@ DERIVED = {
     "FTE_GOOGLE_SERVICE_ACCOUNT_FILE": "secrets.googleServiceAccountJson (mounted file)",
     "FTE_EMBEDDINGS_API_KEY": "secrets.embeddingsApiKey",
     "FTE_LLM_API_KEY": "secrets.llmApiKey",
+    "FTE_OIDC_CLIENT_SECRET": "secrets.oidcClientSecret",
 }
 
 
@@ -524,7 +525,7 @@ class SettingsTest(unittest.TestCase):
             "kafka": {"bootstrap": "broker:9092", "topicPrefix": "p.", "rdkafka": {"linger.ms": 3, "client_rack": "a"}},
             "secrets": {"databaseUrl": "postgresql://x@db/fte", "twilioAuthToken": "t", "twilioAuthTokenPrevious": "t0",
                         "gmailClientSecret": "s", "gmailRefreshToken": "r", "googleServiceAccountJson": "{}",
-                        "embeddingsApiKey": "k", "llmApiKey": "k"},
+                        "embeddingsApiKey": "k", "llmApiKey": "k", "oidcClientSecret": "c"},
             "agentWorker": {"staticMembership": True},
         }
         values["config"]["FTE_SHUTDOWN_TIMEOUT_MS"] = 20000

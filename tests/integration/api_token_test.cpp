@@ -105,7 +105,7 @@ TEST_F(ApiTokenTest, TwoCreatorsRacingForOneNameGetOneToken) {
 
 TEST_F(ApiTokenTest, TheEscalationApiAnswersOnlyATokenInForce) {
   pg::ConnectionPool pool(db.url(), 1);
-  const escalation::EscalationApi api(pool, escalation::EscalationApi::api_tokens(pool), test_logger("api"));
+  const escalation::EscalationApi api(pool, escalation::EscalationApi::api_tokens(pool), nullptr, test_logger("api"));
   const auto token = access::create_api_token(connection, {"desk-tool", Role::agent, "ops", {}});
   EXPECT_EQ(api.handle(get("/api/escalations", token)).result_int(), 200u);
   for (const std::string& bad : {std::string(), std::string("nope"), access::generate_api_token()}) {

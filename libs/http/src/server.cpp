@@ -69,11 +69,36 @@ std::string_view bearer_token(const Request& request) {
 
 Response unauthorized(std::string_view code, std::string_view message, unsigned version) {
   auto response = error_response(Status::unauthorized, code, message, std::nullopt, version);
-  // RFC 6750 3.1: a request without credentials gets the challenge without
-  // an error code; a bad token names invalid_token.
+  // RFC 6750 3.1: a bad token names invalid_token; anything else (no
+  // credentials, an ended session) gets the challenge without an error code.
   response.set(beast::http::field::www_authenticate,
-               code == "missing_token" ? "Bearer" : R"(Bearer error="invalid_token")");
+               code == "invalid_token" ? R"(Bearer error="invalid_token")" : "Bearer");
   return response;
+}
+
+std::string_view cookie_value(const Request& request, std::string_view name) {
+  const auto [first, last] = request.equal_range(beast::http::field::cookie);
+  for (auto field = first; field != last; ++field) {
+    std::string_view rest(field->value().data(), field->value().size());
+    while (!rest.empty()) {
+      const auto semicolon = rest.find(';');
+      const auto pair = trim(rest.substr(0, semicolon));
+      rest = semicolon == std::string_view::npos ? std::string_view() : rest.substr(semicolon + 1);
+      const auto equals = pair.find('=');
+      if (equals != std::string_view::npos && trim(pair.substr(0, equals)) == name) {
+        return trim(pair.substr(equals + 1));
+      }
+    }
+  }
+  return {};
+}
+
+bool is_local_path(std::string_view target) noexcept {
+  if (target.empty() || target.front() != '/' || target.size() > 2048) return false;
+  if (target.starts_with("//") || target.starts_with("/\\")) return false;
+  for (const char c : target)
+    if (static_cast<unsigned char>(c) < 0x20 || c == '\\' || c == 0x7f) return false;
+  return true;
 }
 
 struct Server::State : std::enable_shared_from_this<State> {

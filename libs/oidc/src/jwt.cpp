@@ -129,12 +129,16 @@ std::variant<VerifiedToken, TokenFailure> check_claims(const nlohmann::json& cla
   }
 
   const auto email = string_claim(claims, "email");
-  if (policy.email.empty() || email != policy.email) return failure(TokenError::wrong_email, "email '" + email + "'");
-  const auto verified = claims.find("email_verified");
-  if (verified == claims.end() || !is_true(*verified)) {
-    return failure(TokenError::email_not_verified, "email_verified is not true");
+  if (policy.email) {
+    if (policy.email->empty() || email != *policy.email) {
+      return failure(TokenError::wrong_email, "email '" + email + "'");
+    }
+    const auto verified = claims.find("email_verified");
+    if (verified == claims.end() || !is_true(*verified)) {
+      return failure(TokenError::email_not_verified, "email_verified is not true");
+    }
   }
-  return VerifiedToken{issuer, string_claim(claims, "sub"), email};
+  return VerifiedToken{issuer, string_claim(claims, "sub"), email, claims};
 }
 
 } // namespace

@@ -164,8 +164,21 @@ TEST_F(JwtTest, EmptyPolicyAcceptsNobody) {
   policy.audience.clear();
   expect_error(google_key().sign(claims()), TokenError::wrong_audience);
   policy.audience = kAudience;
-  policy.email.clear();
+  policy.email = std::string();
   expect_error(google_key().sign(claims()), TokenError::wrong_email);
+}
+
+TEST_F(JwtTest, WithoutAnEmailInThePolicyNoEmailIsCheckedAndEveryClaimComesBack) {
+  // A person's ID token at the desk's sign-in: issuer and audience matter,
+  // the email is whatever the provider says.
+  policy.email = std::nullopt;
+  auto unverified = claims();
+  unverified["email"] = "someone@else.example";
+  unverified["email_verified"] = false;
+  unverified["groups"] = {"fte-agents"};
+  const auto result = verify(google_key().sign(unverified));
+  ASSERT_TRUE(std::holds_alternative<VerifiedToken>(result)) << std::get<TokenFailure>(result).detail;
+  EXPECT_EQ(std::get<VerifiedToken>(result).claims["groups"][0], "fte-agents");
 }
 
 TEST_F(JwtTest, AlgorithmIsPinnedToRs256) {

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "fte/access/token_store.hpp"
+#include "fte/common/text.hpp"
 
 namespace fte::escalation {
 namespace {
@@ -32,7 +33,31 @@ constexpr http::DocumentedAnswer kAnswers[] = {
     {"/api/escalations", "GET", 400, "invalid_target", kJson},
     {"/api/escalations", "GET", 401, "missing_token", kJson, "WWW-Authenticate"},
     {"/api/escalations", "GET", 401, "invalid_token", kJson, "WWW-Authenticate"},
+    {"/api/escalations", "GET", 401, "session_expired", kJson, "WWW-Authenticate"},
     {"/api/escalations", "GET", 503, "database_unavailable", kJson, "Retry-After"},
+    {"/api/me", "GET", 200, "", kJson},
+    {"/api/me", "GET", 401, "missing_token", kJson, "WWW-Authenticate"},
+    {"/api/me", "GET", 401, "invalid_token", kJson, "WWW-Authenticate"},
+    {"/api/me", "GET", 401, "session_expired", kJson, "WWW-Authenticate"},
+    {"/api/me", "GET", 503, "database_unavailable", kJson, "Retry-After"},
+    {"/auth/login", "GET", 302, "", ""},
+    {"/auth/login", "GET", 400, "invalid_return_to", kJson},
+    {"/auth/login", "GET", 503, "identity_provider_unavailable", kJson},
+    {"/auth/login", "GET", 503, "database_unavailable", kJson, "Retry-After"},
+    {"/auth/callback", "GET", 303, "", ""},
+    {"/auth/callback", "GET", 400, "invalid_sign_in", kJson},
+    {"/auth/callback", "GET", 400, "invalid_target", kJson},
+    {"/auth/callback", "GET", 400, "sign_in_refused", kJson},
+    {"/auth/callback", "GET", 403, "no_desk_role", kJson},
+    {"/auth/callback", "GET", 502, "identity_provider_failed", kJson},
+    {"/auth/callback", "GET", 503, "identity_provider_unavailable", kJson},
+    {"/auth/callback", "GET", 503, "database_unavailable", kJson, "Retry-After"},
+    {"/auth/logout", "POST", 200, "", kJson},
+    {"/auth/logout", "POST", 401, "missing_token", kJson, "WWW-Authenticate"},
+    {"/auth/logout", "POST", 401, "invalid_token", kJson, "WWW-Authenticate"},
+    {"/auth/logout", "POST", 401, "session_expired", kJson, "WWW-Authenticate"},
+    {"/auth/logout", "POST", 403, "csrf_failed", kJson},
+    {"/auth/logout", "POST", 503, "database_unavailable", kJson, "Retry-After"},
     {http::kAnyRoute, http::kAnyRoute, 400, "malformed_http", kJson},
     {http::kAnyRoute, http::kAnyRoute, 404, "not_found", kJson},
     {http::kAnyRoute, http::kAnyRoute, 405, "method_not_allowed", kJson, "Allow"},
@@ -40,6 +65,14 @@ constexpr http::DocumentedAnswer kAnswers[] = {
     {http::kAnyRoute, http::kAnyRoute, 500, "internal_error", kJson},
 };
 // clang-format on
+
+// "scheme://host[:port]" of a URL, as browsers send it in Origin.
+std::string origin_of(std::string_view url) {
+  const auto scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const auto path = url.find('/', scheme_end + 3);
+  return std::string(url.substr(0, path));
+}
 
 http::Response database_unavailable(std::string_view what) {
   auto response = http::error_response(http::Status::service_unavailable, "database_unavailable",
@@ -52,8 +85,9 @@ http::Response database_unavailable(std::string_view what) {
 
 std::span<const http::DocumentedAnswer> EscalationApi::answers() { return kAnswers; }
 
-EscalationApi::EscalationApi(pg::ConnectionPool& database, Authenticator authenticate, Logger logger)
-    : database_(database), authenticate_(std::move(authenticate)), logger_(std::move(logger)) {}
+EscalationApi::EscalationApi(pg::ConnectionPool& database, Authenticator authenticate, DeskSignIn* sign_in,
+                             Logger logger)
+    : database_(database), authenticate_(std::move(authenticate)), sign_in_(sign_in), logger_(std::move(logger)) {}
 
 Authenticator EscalationApi::api_tokens(pg::ConnectionPool& database) {
   return [&database](std::string_view token) {
@@ -63,35 +97,110 @@ Authenticator EscalationApi::api_tokens(pg::ConnectionPool& database) {
   };
 }
 
-std::variant<access::Principal, http::Response> EscalationApi::authenticate(const http::Request& request) const {
-  const auto token = http::bearer_token(request);
-  if (token.empty()) {
-    return http::unauthorized("missing_token", "this API needs 'Authorization: Bearer <token>' (fte token create)",
-                              request.version());
+std::variant<EscalationApi::Caller, http::Response> EscalationApi::authenticate(const http::Request& request,
+                                                                                bool changes_state) const {
+  // A bearer token first: it is what a tool sends on purpose, while a
+  // cookie rides along with anything the browser sends.
+  if (const auto token = http::bearer_token(request); !token.empty()) {
+    try {
+      if (auto principal = authenticate_(token)) return Caller{std::move(*principal), std::nullopt};
+    } catch (const std::exception& e) {
+      logger_.error("checking an API token failed", {{"error", e.what()}});
+      return database_unavailable("API tokens");
+    }
+    return http::unauthorized("invalid_token", "the bearer token is unknown, revoked or expired", request.version());
   }
-  try {
-    if (auto principal = authenticate_(token)) return std::move(*principal);
-  } catch (const std::exception& e) {
-    logger_.error("checking an API token failed", {{"error", e.what()}});
-    return database_unavailable("API tokens");
+  if (sign_in_ != nullptr && !http::cookie_value(request, kSessionCookie).empty()) {
+    std::optional<access::Session> session;
+    try {
+      session = sign_in_->session_of(request);
+    } catch (const std::exception& e) {
+      logger_.error("reading a session failed", {{"error", e.what()}});
+      return database_unavailable("sessions");
+    }
+    if (!session) {
+      return http::unauthorized("session_expired", "the session has ended or expired; sign in again (/auth/login)",
+                                request.version());
+    }
+    if (changes_state) {
+      // SameSite=Lax already keeps the cookie off cross-site POSTs; the
+      // token and the Origin check hold where a browser does not.
+      const auto origin = request.find(bhttp::field::origin);
+      const auto csrf = request.find("X-CSRF-Token");
+      const bool origin_ok =
+          origin == request.end() || std::string_view(origin->value().data(), origin->value().size()) ==
+                                         origin_of(sign_in_->settings().public_url);
+      if (!origin_ok || csrf == request.end() ||
+          std::string_view(csrf->value().data(), csrf->value().size()) != session->csrf_token) {
+        return http::error_response(http::Status::forbidden, "csrf_failed",
+                                    "a change needs the session's X-CSRF-Token (GET /api/me) from this site");
+      }
+    }
+    access::Principal principal{session->person.username, session->person.role};
+    return Caller{std::move(principal), std::move(session)};
   }
-  return http::unauthorized("invalid_token", "the bearer token is unknown, revoked or expired", request.version());
+  return http::unauthorized("missing_token",
+                            "sign in (/auth/login) or send 'Authorization: Bearer <token>' (fte token create)",
+                            request.version());
 }
 
 http::Response EscalationApi::handle(const http::Request& request) const {
   const std::string_view target(request.target().data(), request.target().size());
   const auto path = target.substr(0, target.find('?'));
-  if (path == "/api/escalations") {
-    if (request.method() != bhttp::verb::get) {
-      auto response = http::error_response(http::Status::method_not_allowed, "method_not_allowed", "use GET");
-      response.set(bhttp::field::allow, "GET");
-      return response;
+  const auto wrong_method = [&](bhttp::verb wanted, const char* allow) -> std::optional<http::Response> {
+    if (request.method() == wanted) return std::nullopt;
+    auto response =
+        http::error_response(http::Status::method_not_allowed, "method_not_allowed", std::string("use ") + allow);
+    response.set(bhttp::field::allow, allow);
+    return response;
+  };
+  if (sign_in_ != nullptr && path == "/auth/login") {
+    if (auto refusal = wrong_method(bhttp::verb::get, "GET")) return *refusal;
+    return sign_in_->login(request);
+  }
+  if (sign_in_ != nullptr && path == "/auth/callback") {
+    if (auto refusal = wrong_method(bhttp::verb::get, "GET")) return *refusal;
+    return sign_in_->callback(request);
+  }
+  if (sign_in_ != nullptr && path == "/auth/logout") {
+    if (auto refusal = wrong_method(bhttp::verb::post, "POST")) return *refusal;
+    const auto caller = authenticate(request, /*changes_state=*/true);
+    if (const auto* refusal = std::get_if<http::Response>(&caller)) return *refusal;
+    try {
+      return sign_in_->logout(request);
+    } catch (const std::exception& e) {
+      logger_.error("ending a session failed", {{"error", e.what()}});
+      return database_unavailable("sessions");
     }
-    const auto caller = authenticate(request);
+  }
+  if (path == "/api/me") {
+    if (auto refusal = wrong_method(bhttp::verb::get, "GET")) return *refusal;
+    const auto caller = authenticate(request, /*changes_state=*/false);
+    if (const auto* refusal = std::get_if<http::Response>(&caller)) return *refusal;
+    return me(std::get<Caller>(caller));
+  }
+  if (path == "/api/escalations") {
+    if (auto refusal = wrong_method(bhttp::verb::get, "GET")) return *refusal;
+    const auto caller = authenticate(request, /*changes_state=*/false);
     if (const auto* refusal = std::get_if<http::Response>(&caller)) return *refusal;
     return list(request);
   }
   return http::error_response(http::Status::not_found, "not_found", "no such endpoint");
+}
+
+http::Response EscalationApi::me(const Caller& caller) {
+  nlohmann::json body = {{"name", caller.principal.name}, {"role", access::to_string(caller.principal.role)}};
+  if (caller.session) {
+    body["via"] = "session";
+    body["display_name"] = caller.session->person.display_name;
+    body["email"] = caller.session->person.email;
+    body["csrf_token"] = caller.session->csrf_token;
+  } else {
+    body["via"] = "api_token";
+  }
+  auto response = http::json_response(http::Status::ok, body);
+  response.set(bhttp::field::cache_control, "no-store");
+  return response;
 }
 
 http::Response EscalationApi::list(const http::Request& request) const {

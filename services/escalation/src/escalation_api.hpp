@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "desk_sign_in.hpp"
 #include "fte/access/api_token.hpp"
 #include "fte/common/logging.hpp"
 #include "fte/http/documented_answer.hpp"
@@ -20,10 +21,13 @@ using Authenticator = std::function<std::optional<access::Principal>(std::string
 
 /// The API agents' tools use to take escalations (port 8083):
 /// `GET /api/escalations?status=open&limit=100` lists them newest first.
-/// Every route that returns customer data needs a bearer token (ADR 0020).
+/// Every route that returns customer data needs a bearer token or a
+/// signed-in person's session (ADR 0020); /auth/* signs people in and out.
 class EscalationApi {
 public:
-  EscalationApi(pg::ConnectionPool& database, Authenticator authenticate, Logger logger);
+  /// `sign_in` null: people cannot sign in (no FTE_OIDC_ISSUER); the
+  /// /auth routes do not exist and cookies are ignored.
+  EscalationApi(pg::ConnectionPool& database, Authenticator authenticate, DeskSignIn* sign_in, Logger logger);
 
   /// The production Authenticator: fte API tokens looked up in `database`.
   [[nodiscard]] static Authenticator api_tokens(pg::ConnectionPool& database);
@@ -36,12 +40,23 @@ public:
   [[nodiscard]] static std::span<const http::DocumentedAnswer> answers();
 
 private:
-  /// The caller, or the 401/503 to answer instead.
-  [[nodiscard]] std::variant<access::Principal, http::Response> authenticate(const http::Request& request) const;
+  /// Who called: a token's principal, or a signed-in person's with the session.
+  struct Caller {
+    access::Principal principal;
+    std::optional<access::Session> session;
+  };
+  /// The caller, or the 401/403/503 to answer instead. A change made with
+  /// a session cookie also needs the session's CSRF token and, when the
+  /// browser sends one, this site's Origin.
+  [[nodiscard]] std::variant<Caller, http::Response> authenticate(const http::Request& request,
+                                                                  bool changes_state) const;
+  /// GET /api/me: who the caller is (and the CSRF token, for a session).
+  [[nodiscard]] static http::Response me(const Caller& caller);
   [[nodiscard]] http::Response list(const http::Request& request) const;
 
   pg::ConnectionPool& database_;
   Authenticator authenticate_;
+  DeskSignIn* sign_in_;
   Logger logger_;
 };
 

@@ -17,16 +17,16 @@ namespace {
 class ApiServer {
 public:
   explicit ApiServer(fte::runtime::Service& service)
-      : database_(service.env().get_or("FTE_DATABASE_URL", fte::runtime::kDefaultDatabaseUrl), 2),
-        api_(database_, fte::escalation::EscalationApi::api_tokens(database_), service.logger()), io_(2),
-        server_(
-            io_.get_executor(),
-            fte::http::ServerOptions::from_address(service.env().get_or("FTE_HTTP_ADDR", "0.0.0.0:8083"),
-                                                   "FTE_HTTP_ADDR"),
-            [this](fte::http::Request request) -> boost::asio::awaitable<fte::http::Response> {
-              co_return api_.handle(request);
-            },
-            service.logger()),
+      : address_(service.env().get_or("FTE_HTTP_ADDR", "0.0.0.0:8083")),
+        database_(service.env().get_or("FTE_DATABASE_URL", fte::runtime::kDefaultDatabaseUrl), 2),
+        sign_in_(make_sign_in(service, address_, database_)),
+        api_(database_, fte::escalation::EscalationApi::api_tokens(database_), sign_in_.get(), service.logger()),
+        io_(2), server_(
+                    io_.get_executor(), fte::http::ServerOptions::from_address(address_, "FTE_HTTP_ADDR"),
+                    [this](fte::http::Request request) -> boost::asio::awaitable<fte::http::Response> {
+                      co_return api_.handle(request);
+                    },
+                    service.logger()),
         work_(boost::asio::make_work_guard(io_)) {
     server_.start();
     for (int i = 0; i < 2; ++i)
@@ -43,7 +43,23 @@ public:
   ApiServer& operator=(const ApiServer&) = delete;
 
 private:
+  static std::unique_ptr<fte::escalation::DeskSignIn>
+  make_sign_in(fte::runtime::Service& service, const std::string& address, fte::pg::ConnectionPool& database) {
+    auto settings = fte::escalation::SignInSettings::from_env(service.env(), address);
+    if (!settings) {
+      service.logger().info("people cannot sign in: FTE_OIDC_ISSUER is not set (API tokens only)");
+      return nullptr;
+    }
+    service.logger().info(
+        "desk sign-in configured",
+        {{"issuer", settings->issuer}, {"client_id", settings->client_id}, {"redirect_uri", settings->redirect_uri()}});
+    return std::make_unique<fte::escalation::DeskSignIn>(std::move(*settings), database,
+                                                         service.logger().with({{"component", "sign-in"}}));
+  }
+
+  std::string address_;
   fte::pg::ConnectionPool database_;
+  std::unique_ptr<fte::escalation::DeskSignIn> sign_in_;
   fte::escalation::EscalationApi api_;
   boost::asio::io_context io_;
   fte::http::Server server_;

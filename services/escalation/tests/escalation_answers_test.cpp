@@ -96,7 +96,7 @@ private:
 TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   // Nothing listens on port 1: every query fails the way an outage does.
   pg::ConnectionPool database("postgresql://fte@127.0.0.1:1/fte?connect_timeout=2", 1);
-  const EscalationApi api(database, authenticate, quiet());
+  const EscalationApi api(database, authenticate, nullptr, quiet());
   Listener listener(
       [&api](http::Request request) -> boost::asio::awaitable<http::Response> { co_return api.handle(request); });
   const auto port = listener.port();
@@ -121,6 +121,16 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   provoke({path, "GET", 401}, round_trip(port, request("GET", path, {}, "not-a-token")), "invalid_token");
   // A lookup that fails is a 503, never a way in.
   provoke({path, "GET", 503}, round_trip(port, request("GET", path, {}, kUncheckableToken)), "database_unavailable");
+  const std::string me = "/api/me";
+  const auto who = round_trip(port, request("GET", me));
+  http::testing::record(observed, {me, "GET", 200}, who);
+  EXPECT_EQ(who.result_int(), 200u) << who.body();
+  EXPECT_NE(who.body().find(R"("via":"api_token")"), std::string::npos) << who.body();
+  provoke({me, "GET", 401}, round_trip(port, request("GET", me, {}, "")), "missing_token");
+  provoke({me, "GET", 401}, round_trip(port, request("GET", me, {}, kUnknownToken)), "invalid_token");
+  provoke({me, "GET", 503}, round_trip(port, request("GET", me, {}, kUncheckableToken)), "database_unavailable");
+  // Without FTE_OIDC_ISSUER there is no sign-in: its routes do not exist.
+  provoke({"*", "*", 404}, round_trip(port, request("GET", "/auth/login")), "not_found");
   provoke({"*", "*", 404}, round_trip(port, request("GET", "/nope")), "not_found");
   const auto wrong_method = round_trip(port, request("POST", path));
   EXPECT_EQ(wrong_method[bhttp::field::allow], "GET");
@@ -139,6 +149,14 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   // lists escalations through this API against the real database.
   auto without_success = table;
   without_success.erase({path, "GET", 200});
+  // Signing in needs an identity provider and PostgreSQL:
+  // tests/integration/desk_sign_in_test.py provokes the /auth answers and
+  // session_expired against the real Keycloak of the local stack.
+  for (auto it = without_success.begin(); it != without_success.end();) {
+    it = it->first.path.starts_with("/auth/") ? without_success.erase(it) : std::next(it);
+  }
+  without_success[{path, "GET", 401}].codes.erase("session_expired");
+  without_success[{me, "GET", 401}].codes.erase("session_expired");
   const auto behaviour =
       http::testing::differences(without_success, "EscalationApi::answers()", observed, "the escalation API");
   EXPECT_TRUE(behaviour.empty()) << lines(behaviour);

@@ -44,7 +44,9 @@ public:
     /// Mailboxes served, lower case; empty serves any.
     std::set<std::string, std::less<>> mailboxes;
 
-    [[nodiscard]] bool configured() const noexcept { return !policy.audience.empty() && !policy.email.empty(); }
+    [[nodiscard]] bool configured() const noexcept {
+      return !policy.audience.empty() && policy.email && !policy.email->empty();
+    }
 
     /// FTE_GMAIL_PUSH_AUDIENCE, FTE_GMAIL_PUSH_SERVICE_ACCOUNT,
     /// FTE_OIDC_CLOCK_SKEW_SECONDS (default 60, at most 600) and

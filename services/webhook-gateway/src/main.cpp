@@ -81,7 +81,7 @@ int main() {
     if (gmail_options.configured()) {
       const auto jwks_options = fte::gateway::jwks_cache_options_from_env(env);
       service.logger().info("gmail push configured", {{"audience", gmail_options.policy.audience},
-                                                      {"service_account", gmail_options.policy.email},
+                                                      {"service_account", gmail_options.policy.email.value_or("")},
                                                       {"jwks_url", jwks_options.url},
                                                       {"mailboxes", gmail_options.mailboxes}});
       google_keys =

@@ -76,7 +76,7 @@ escalation:
   key: escalation
   consumer: true
   topics: [fte.escalations]
-  secrets: [FTE_DATABASE_URL]
+  secrets: [FTE_DATABASE_URL, FTE_OIDC_CLIENT_SECRET]
   google: false
 {{- end }}
 

@@ -81,8 +81,14 @@ private:
 /// The token of `Authorization: Bearer <token>` (scheme case-insensitive,
 /// RFC 6750 2.1), or empty.
 [[nodiscard]] std::string_view bearer_token(const Request& request);
-/// 401 with `code` (missing_token or invalid_token) and the RFC 6750
-/// challenge in WWW-Authenticate.
+/// 401 with `code` and the RFC 6750 challenge in WWW-Authenticate
+/// (`Bearer error="invalid_token"` for invalid_token, else `Bearer`).
 [[nodiscard]] Response unauthorized(std::string_view code, std::string_view message, unsigned version = 11);
+/// The value of cookie `name` in the request's Cookie header(s), or empty.
+[[nodiscard]] std::string_view cookie_value(const Request& request, std::string_view name);
+/// Whether `target` is a path on this site ("/..."), never another origin
+/// ("//evil", "https://...", "/\\evil") or a header injection: where a
+/// sign-in may send the browser back to.
+[[nodiscard]] bool is_local_path(std::string_view target) noexcept;
 
 } // namespace fte::http

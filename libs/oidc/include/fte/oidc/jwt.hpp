@@ -90,11 +90,14 @@ private:
   std::shared_ptr<EVP_PKEY> key_;
 };
 
-/// What a push token must say besides being signed by Google.
+/// What a token must say besides being signed by its issuer: a push token
+/// from Google, or a person's ID token from the desk's identity provider.
 struct TokenPolicy {
   std::vector<std::string> issuers = {"accounts.google.com", "https://accounts.google.com"};
-  std::string audience; ///< FTE_GMAIL_PUSH_AUDIENCE
-  std::string email;    ///< FTE_GMAIL_PUSH_SERVICE_ACCOUNT
+  std::string audience; ///< FTE_GMAIL_PUSH_AUDIENCE, or the desk's client id
+  /// FTE_GMAIL_PUSH_SERVICE_ACCOUNT: the token's `email` must be this, and
+  /// verified. nullopt (a person's ID token at sign-in) checks no email.
+  std::optional<std::string> email;
   std::chrono::seconds clock_skew{60};
 };
 
@@ -103,6 +106,7 @@ struct VerifiedToken {
   std::string issuer;
   std::string subject;
   std::string email;
+  nlohmann::json claims; ///< all of them, for what the caller checks itself (nonce, groups)
 };
 
 /// Verifies `jws` with `key` (RS256, always) and then its claims against
