@@ -9,7 +9,6 @@ namespace {
 constexpr std::size_t kSecretBytes = 32;
 constexpr std::size_t kMaxNameLength = 63;
 
-bool is_lower_hex(char c) noexcept { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
 bool is_name_start(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 } // namespace
@@ -24,15 +23,19 @@ std::optional<Role> parse_role(std::string_view text) noexcept {
 
 bool permits(Role held, Role needed) noexcept { return held == Role::supervisor || needed == Role::agent; }
 
-std::string generate_api_token() { return std::string(kTokenPrefix) + hex_encode(random_bytes(kSecretBytes)); }
+std::string new_secret() { return hex_encode(random_bytes(kSecretBytes)); }
+
+bool is_secret(std::string_view text) noexcept {
+  if (text.size() != 2 * kSecretBytes) return false;
+  for (const char c : text)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+std::string generate_api_token() { return std::string(kTokenPrefix) + new_secret(); }
 
 bool is_api_token(std::string_view text) noexcept {
-  if (!text.starts_with(kTokenPrefix)) return false;
-  const auto secret = text.substr(kTokenPrefix.size());
-  if (secret.size() != 2 * kSecretBytes) return false;
-  for (const char c : secret)
-    if (!is_lower_hex(c)) return false;
-  return true;
+  return text.starts_with(kTokenPrefix) && is_secret(text.substr(kTokenPrefix.size()));
 }
 
 std::string api_token_digest(std::string_view token) { return sha256_hex(token); }

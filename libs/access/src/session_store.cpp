@@ -1,21 +1,8 @@
 #include "fte/access/session_store.hpp"
 
 #include "fte/common/ids.hpp"
-#include "fte/common/text.hpp"
 
 namespace fte::access {
-namespace {
-
-constexpr std::size_t kSecretBytes = 32;
-
-} // namespace
-
-bool is_session_secret(std::string_view text) noexcept {
-  if (text.size() != 2 * kSecretBytes) return false;
-  for (const char c : text)
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  return true;
-}
 
 void store_login(pqxx::connection& connection, std::string_view state, const PendingLogin& login) {
   pqxx::work tx(connection);
@@ -37,7 +24,7 @@ std::optional<PendingLogin> take_login(pqxx::connection& connection, std::string
 }
 
 NewSession start_session(pqxx::connection& connection, const Person& person, std::chrono::seconds lifetime) {
-  NewSession session{random_uuid(), hex_encode(random_bytes(kSecretBytes)), hex_encode(random_bytes(kSecretBytes))};
+  NewSession session{random_uuid(), new_secret(), new_secret()};
   pqxx::work tx(connection);
   tx.exec_params("INSERT INTO desk_sessions (id, digest, subject, username, display_name, email, role, csrf_token, "
                  "expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, "
@@ -50,7 +37,7 @@ NewSession start_session(pqxx::connection& connection, const Person& person, std
 }
 
 std::optional<Session> use_session(pqxx::connection& connection, std::string_view secret, std::chrono::seconds idle) {
-  if (!is_session_secret(secret)) return std::nullopt;
+  if (!is_secret(secret)) return std::nullopt;
   pqxx::work tx(connection);
   const auto rows = tx.exec_params(
       "UPDATE desk_sessions SET last_seen_at = clock_timestamp() WHERE digest = $1 AND ended_at IS NULL "
@@ -69,7 +56,7 @@ std::optional<Session> use_session(pqxx::connection& connection, std::string_vie
 }
 
 bool end_session(pqxx::connection& connection, std::string_view secret) {
-  if (!is_session_secret(secret)) return false;
+  if (!is_secret(secret)) return false;
   pqxx::work tx(connection);
   const auto rows =
       tx.exec_params("UPDATE desk_sessions SET ended_at = clock_timestamp() WHERE digest = $1 AND ended_at IS NULL",

@@ -52,13 +52,6 @@ http::Response redirect(bhttp::status status, const std::string& location) {
   return response;
 }
 
-http::Response sign_in_database_unavailable() {
-  auto response = http::error_response(http::Status::service_unavailable, "database_unavailable",
-                                       "sign-in is unavailable right now; retry later");
-  response.set(bhttp::field::retry_after, "1");
-  return response;
-}
-
 http::Response identity_provider_unavailable() {
   return http::error_response(http::Status::service_unavailable, "identity_provider_unavailable",
                               "sign-in is unavailable: the identity provider cannot be reached");
@@ -70,6 +63,13 @@ std::string claim_text(const nlohmann::json& claims, const char* name) {
 }
 
 } // namespace
+
+http::Response database_unavailable(std::string_view what) {
+  auto response = http::error_response(http::Status::service_unavailable, "database_unavailable",
+                                       std::string(what) + " cannot be read right now; retry later");
+  response.set(bhttp::field::retry_after, "1");
+  return response;
+}
 
 std::optional<SignInSettings> SignInSettings::from_env(const Environment& env, std::string_view http_addr) {
   SignInSettings settings;
@@ -169,7 +169,7 @@ http::Response DeskSignIn::login(const http::Request& request) {
     access::store_login(*connection, state, pending);
   } catch (const std::exception& e) {
     logger_.error("storing a sign-in failed", {{"error", e.what()}});
-    return sign_in_database_unavailable();
+    return database_unavailable("sign-ins");
   }
   return redirect(
       bhttp::status::found,
@@ -244,7 +244,7 @@ http::Response DeskSignIn::callback(const http::Request& request) {
     pending = access::take_login(*connection, state, settings_.login_max_age);
   } catch (const std::exception& e) {
     logger_.error("reading a sign-in failed", {{"error", e.what()}});
-    return sign_in_database_unavailable();
+    return database_unavailable("sign-ins");
   }
   if (!pending) {
     return http::error_response(http::Status::bad_request, "invalid_sign_in",
@@ -308,7 +308,7 @@ http::Response DeskSignIn::callback(const http::Request& request) {
     return response;
   } catch (const std::exception& e) {
     logger_.error("opening a session failed", {{"error", e.what()}});
-    return sign_in_database_unavailable();
+    return database_unavailable("sign-ins");
   }
 }
 

@@ -51,6 +51,10 @@ struct SignInSettings {
 
 inline constexpr std::string_view kSessionCookie = "fte_session";
 
+/// 503 database_unavailable with Retry-After 1: `what` cannot be read or
+/// written right now. Every route of the listener answers it the same way.
+[[nodiscard]] http::Response database_unavailable(std::string_view what);
+
 /// The Set-Cookie value for a session: HttpOnly, SameSite=Lax, Path=/,
 /// Max-Age the session's lifetime, Secure over TLS.
 [[nodiscard]] std::string session_cookie(std::string_view secret, const SignInSettings& settings);

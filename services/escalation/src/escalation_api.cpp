@@ -74,13 +74,6 @@ std::string origin_of(std::string_view url) {
   return std::string(url.substr(0, path));
 }
 
-http::Response database_unavailable(std::string_view what) {
-  auto response = http::error_response(http::Status::service_unavailable, "database_unavailable",
-                                       std::string(what) + " cannot be read right now; retry later");
-  response.set(bhttp::field::retry_after, "1");
-  return response;
-}
-
 } // namespace
 
 std::span<const http::DocumentedAnswer> EscalationApi::answers() { return kAnswers; }

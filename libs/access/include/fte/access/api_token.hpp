@@ -23,12 +23,18 @@ struct Principal {
   Role role = Role::agent;
 };
 
+/// The secrets fte hands out (API tokens, session cookies): 256 bits from
+/// OpenSSL's generator, as 64 lower-case hexadecimal digits.
+[[nodiscard]] std::string new_secret();
+/// Whether `text` has the shape new_secret() gives.
+[[nodiscard]] bool is_secret(std::string_view text) noexcept;
+
 /// Every fte API token starts with this, so secret scanners and people can
 /// tell one on sight.
 inline constexpr std::string_view kTokenPrefix = "fte_";
 
-/// A new API token: kTokenPrefix and 64 hexadecimal digits (256 random
-/// bits from OpenSSL). It is shown once; only its digest is stored.
+/// A new API token: kTokenPrefix and a new_secret(). It is shown once;
+/// only its digest is stored.
 [[nodiscard]] std::string generate_api_token();
 
 /// Whether `text` has the shape generate_api_token() gives. Checked before

@@ -56,14 +56,11 @@ void store_login(pqxx::connection& connection, std::string_view state, const Pen
 
 /// The session whose cookie holds `secret`, when it has not ended, not
 /// expired and was used within `idle`; using it moves its idle deadline.
-/// nullopt otherwise, without a query when `secret` is not a secret's shape.
+/// nullopt otherwise, without a query when `secret` is not is_secret().
 [[nodiscard]] std::optional<Session> use_session(pqxx::connection& connection, std::string_view secret,
                                                  std::chrono::seconds idle);
 
 /// Ends the session holding `secret`; false when none was in force.
 bool end_session(pqxx::connection& connection, std::string_view secret);
-
-/// Whether `text` has the shape of a session secret (64 lower-case hex).
-[[nodiscard]] bool is_session_secret(std::string_view text) noexcept;
 
 } // namespace fte::access
