@@ -1,7 +1,9 @@
 """A fake Twilio REST API (Messages) that speaks Twilio's wire format.
 
 - `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`: form fields To,
-  From or MessagingServiceSid, Body, MediaUrl (repeatable), StatusCallback;
+  From or MessagingServiceSid, Body, MediaUrl (repeatable), StatusCallback,
+  or instead of Body an approved template: ContentSid (HX...) and
+  ContentVariables (a JSON object of strings);
   HTTP Basic auth (account sid, auth token). 201 with Twilio's message
   resource; Twilio's error JSON `{"code","message","more_info","status"}`.
 - `GET .../Messages/{Sid}.json` and `GET .../Messages.json` (paged).
@@ -13,6 +15,7 @@
 
 import base64
 import email.utils
+import json
 import random
 import re
 import threading
@@ -202,7 +205,18 @@ class TwilioFake:
             return twilio_error(400, 63007, "Twilio could not find a Channel with the specified From address")
         if service and not re.match(r"^MG[0-9a-f]{32}$", service):
             return twilio_error(400, 21701, "The Messaging Service Sid %s is invalid." % service)
-        if not body and not media:
+        content_sid = fields.get("ContentSid", [""])[0]
+        content_variables = fields.get("ContentVariables", [None])[0]
+        if content_sid and not re.match(r"^HX[0-9a-f]{32}$", content_sid):
+            return twilio_error(400, 21655, "The ContentSid is Invalid")
+        if content_variables is not None:
+            try:
+                parsed = json.loads(content_variables)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+                return twilio_error(400, 21656, "The ContentVariables Parameter is invalid")
+        if not body and not media and not content_sid:
             return twilio_error(400, 21619, "A text message body or media urls must be specified.")
         if len(body) > 1600:
             return twilio_error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
@@ -244,6 +258,8 @@ class TwilioFake:
             "messaging_service_sid": service,
             "body": fields.get("Body", [""])[0],
             "media_urls": fields.get("MediaUrl", []),
+            "content_sid": fields.get("ContentSid", [None])[0],
+            "content_variables": json.loads(fields["ContentVariables"][0]) if fields.get("ContentVariables") else None,
             "status_callback": fields.get("StatusCallback", [None])[0],
             "status": "accepted" if service and not fields.get("From") else "queued",
             "created": now,
@@ -409,6 +425,8 @@ class TwilioFake:
                 resource["params"] = stored["params"]
                 resource["media_urls"] = stored["media_urls"]
                 resource["status_callback"] = stored["status_callback"]
+                resource["content_sid"] = stored["content_sid"]
+                resource["content_variables"] = stored["content_variables"]
                 resource["callback_statuses"] = list(stored["statuses"])
                 out.append(resource)
             return out

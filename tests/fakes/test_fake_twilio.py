@@ -110,8 +110,17 @@ class RestApi(FakeTwilioCase):
         self.assertEqual(status, 201, body)
         self.assertEqual((body["status"], body["from"], body["messaging_service_sid"]), ("accepted", None, "MG" + "4" * 32))
 
+    def test_an_approved_template_goes_without_a_body(self):
+        status, body, _ = self.send({"To": CUSTOMER, "From": OURS, "ContentSid": "HX" + "a" * 32,
+                                     "ContentVariables": '{"1": "Ada"}'})
+        self.assertEqual(status, 201, body)
+        sent = self.fake.sent_messages()[0]
+        self.assertEqual((sent["content_sid"], sent["content_variables"]), ("HX" + "a" * 32, {"1": "Ada"}))
+
     def test_refusals_carry_twilios_codes(self):
-        cases = [({"From": OURS, "Body": "x"}, 21604), ({"To": CUSTOMER, "Body": "x"}, 21603),
+        cases = [({"To": CUSTOMER, "From": OURS, "ContentSid": "HX1"}, 21655),
+                 ({"To": CUSTOMER, "From": OURS, "ContentSid": "HX" + "a" * 32, "ContentVariables": "[1]"}, 21656),
+                 ({"From": OURS, "Body": "x"}, 21604), ({"To": CUSTOMER, "Body": "x"}, 21603),
                  ({"To": CUSTOMER, "From": OURS}, 21619), ({"To": "whatsapp:5551", "From": OURS, "Body": "x"}, 21211),
                  ({"To": CUSTOMER, "From": "+14155238886", "Body": "x"}, 63007),
                  ({"To": CUSTOMER, "From": OURS, "Body": "x" * 1601}, 21617)]

@@ -104,8 +104,12 @@ TEST_F(ApiTokenTest, TwoCreatorsRacingForOneNameGetOneToken) {
 }
 
 TEST_F(ApiTokenTest, TheEscalationApiAnswersOnlyATokenInForce) {
-  pg::ConnectionPool pool(db.url(), 1);
-  const escalation::EscalationApi api(pool, escalation::EscalationApi::api_tokens(pool), nullptr, test_logger("api"));
+  pg::ConnectionPool pool(db.url(), 1, [](pqxx::connection& c) { runtime::Outbox::prepare(c); });
+  const auto producer = test_producer(stack);
+  const runtime::Outbox outbox("escalation-desk", pool, *producer, test_logger("outbox"));
+  const escalation::desk::DeskStore desk(pool, outbox, "fte.desk.activity", {});
+  const escalation::EscalationApi api(pool, escalation::EscalationApi::api_tokens(pool), nullptr, desk,
+                                      test_logger("api"));
   const auto token = access::create_api_token(connection, {"desk-tool", Role::agent, "ops", {}});
   EXPECT_EQ(api.handle(get("/api/escalations", token)).result_int(), 200u);
   for (const std::string& bad : {std::string(), std::string("nope"), access::generate_api_token()}) {

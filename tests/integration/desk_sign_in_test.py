@@ -5,69 +5,17 @@ authorization code flow with PKCE driven as a browser does it, hop by hop
 session cookie against the API, CSRF on sign-out, idle expiry, and every
 refusal of /auth/*. Nothing here mints a token or fakes the provider."""
 
-import html.parser
-import http.client
-import http.cookies
 import json
 import os
 import unittest
 import urllib.parse
 
+import desk_session
 import fte_stack
+from desk_session import Browser, LoginForm
 
 ISSUER = os.environ.get("FTE_OIDC_ISSUER", "")
 SECRET = os.environ.get("FTE_OIDC_CLIENT_SECRET", "")
-
-
-class LoginForm(html.parser.HTMLParser):
-    """The action of Keycloak's login form (id kc-form-login)."""
-
-    def __init__(self):
-        super().__init__()
-        self.action = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form" and attrs.get("id") == "kc-form-login":
-            self.action = attrs.get("action")
-
-
-class Browser:
-    """Cookies per host:port and one request at a time, redirects not
-    followed: each hop is asserted by the test."""
-
-    def __init__(self):
-        self.cookies = {}
-
-    def request(self, url, method="GET", body=b"", headers=None):
-        parts = urllib.parse.urlsplit(url)
-        target = parts.path + ("?" + parts.query if parts.query else "")
-        headers = dict(headers or {})
-        jar = self.cookies.setdefault(parts.netloc, {})
-        if jar:
-            headers["Cookie"] = "; ".join("%s=%s" % item for item in jar.items())
-        if isinstance(body, str):
-            body = body.encode("utf-8")
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
-        try:
-            connection.request(method, target, body=body or None, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode("utf-8", "replace")
-            # Every Set-Cookie on its own: a dict of headers keeps one.
-            for raw in response.headers.get_all("Set-Cookie") or []:
-                cookie = http.cookies.SimpleCookie()
-                try:
-                    cookie.load(raw)
-                except http.cookies.CookieError:
-                    continue
-                for name, morsel in cookie.items():
-                    if morsel["max-age"] == "0" or morsel.value == "":
-                        jar.pop(name, None)
-                    else:
-                        jar[name] = morsel.value
-            return fte_stack.HttpAnswer(response.status, text, {k.lower(): v for k, v in response.getheaders()})
-        finally:
-            connection.close()
 
 
 class DeskSignIn(unittest.TestCase):
@@ -85,28 +33,8 @@ class DeskSignIn(unittest.TestCase):
         cls.desk = "http://127.0.0.1:%d" % cls.suite.escalation_port
 
     def sign_in(self, username, password, return_to="/"):
-        """Returns the browser and the callback's answer."""
-        browser = Browser()
-        start = browser.request(self.desk + "/auth/login?return_to=" + urllib.parse.quote(return_to, safe=""))
-        self.assertEqual(start.status, 302, start)
-        authorize = start.headers["location"]
-        self.assertTrue(authorize.startswith(ISSUER + "/protocol/openid-connect/auth?"), authorize)
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(authorize).query)
-        self.assertEqual(query["code_challenge_method"], ["S256"])
-        self.assertEqual(query["redirect_uri"], [self.desk + "/auth/callback"])
-        page = browser.request(authorize)
-        self.assertEqual(page.status, 200, page)
-        form = LoginForm()
-        form.feed(page.body)
-        self.assertIsNotNone(form.action, "no kc-form-login on Keycloak's page: %s" % page.body[:500])
-        posted = browser.request(form.action, "POST",
-                                 urllib.parse.urlencode({"username": username, "password": password,
-                                                         "credentialId": ""}),
-                                 {"Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual(posted.status, 302, posted)
-        back = posted.headers["location"]
-        self.assertTrue(back.startswith(self.desk + "/auth/callback?"), back)
-        return browser, browser.request(back), back
+        """Returns the browser, the callback's answer and its URL."""
+        return desk_session.sign_in(self.desk, ISSUER, username, password, return_to)
 
     def me(self, browser):
         return browser.request(self.desk + "/api/me")
@@ -146,6 +74,38 @@ class DeskSignIn(unittest.TestCase):
                                        headers={"Cookie": cookie.split(";")[0]})
         self.assertEqual((stale.status, stale.json()["error"]["code"]), (401, "session_expired"), stale)
         self.assertNotIn("escalations\":", stale.body)
+
+    def test_desk_changes_need_the_csrf_token_and_supervisor_routes_refuse_an_agent(self):
+        browser, callback, _ = self.sign_in("bob", "bob-local")
+        self.assertEqual(callback.status, 303, callback)
+        callback_cookie = callback.headers["set-cookie"]
+        csrf = self.me(browser).json()["csrf_token"]
+        claim = self.desk + "/api/conversations/3e0f6c1a-9b2d-4c8e-a7f5-1d2b3c4e5f60/claim"
+        for headers in ({}, {"X-CSRF-Token": csrf, "Origin": "https://evil.example"},
+                        {"X-CSRF-Token": "0" * 64, "Origin": self.desk}):
+            refused = browser.request(claim, "POST", headers=headers)
+            self.assertEqual((refused.status, refused.json()["error"]["code"]), (403, "csrf_failed"), refused)
+        # With its token the change reaches the desk (no such conversation here).
+        passed = browser.request(claim, "POST", headers={"X-CSRF-Token": csrf, "Origin": self.desk})
+        self.assertEqual((passed.status, passed.json()["error"]["code"]), (404, "conversation_not_found"), passed)
+        sla = json.dumps({"targets": [{"priority": "low", "first_response_minutes": 1, "resolution_minutes": 2}]})
+        for method, path, body in (("PUT", "/api/sla", sla), ("GET", "/api/conversations?view=all", ""),
+                                   ("POST", "/api/conversations/3e0f6c1a-9b2d-4c8e-a7f5-1d2b3c4e5f60/assign",
+                                    json.dumps({"to": "alice"}))):
+            refused = browser.request(self.desk + path, method, body,
+                                      {"X-CSRF-Token": csrf, "Origin": self.desk, "Content-Type": "application/json"})
+            self.assertEqual((refused.status, refused.json()["error"]["code"]), (403, "supervisor_only"), refused)
+        self.assertEqual(browser.request(self.desk + "/api/conversations").status, 200)
+        supervisor, callback, _ = self.sign_in("sam", "sam-local")
+        self.assertEqual(supervisor.request(self.desk + "/api/conversations?view=all").status, 200)
+        self.assertEqual(supervisor.request(self.desk + "/api/sla").json()["targets"][0]["priority"], "urgent")
+        # After sign-out every desk route answers 401 session_expired.
+        out = browser.request(self.desk + "/auth/logout", "POST", headers={"X-CSRF-Token": csrf, "Origin": self.desk})
+        self.assertEqual(out.status, 200, out)
+        cookie = callback_cookie.split(";")[0]
+        for path in ("/api/conversations", "/api/sla", "/api/conversations/3e0f6c1a-9b2d-4c8e-a7f5-1d2b3c4e5f60"):
+            gone = fte_stack.http_request(self.suite.escalation_port, "GET", path, headers={"Cookie": cookie})
+            self.assertEqual((gone.status, gone.json()["error"]["code"]), (401, "session_expired"), gone)
 
     def test_a_supervisor_gets_the_supervisor_role(self):
         browser, callback, _ = self.sign_in("sam", "sam-local")

@@ -69,7 +69,7 @@ TEST_F(TopicsTest, CreatingTheContractTopicsTwiceChangesNothing) {
   const auto described = run_cli("topics describe --json", stack, prefix);
   ASSERT_EQ(described.exit_code, 0) << described.output;
   const auto topics = nlohmann::json::parse(described.output);
-  ASSERT_EQ(topics.size(), 7U);
+  ASSERT_EQ(topics.size(), 8U);
   for (const auto& t : topics) {
     EXPECT_TRUE(t["exists"].get<bool>()) << t.dump();
     EXPECT_EQ(t["partitions"], 12) << t.dump();

@@ -94,7 +94,17 @@ WhatsAppReplySender::form_fields(const MessagesApiOptions& options, const replie
     return std::string("the inbound message's channel_metadata names neither our number (to) nor a "
                        "messaging_service_sid");
   }
-  fields.emplace_back("Body", reply.body);
+  // An approved template (a person's reply outside the 24-hour window):
+  // Twilio's Content API sends the template with its variables, no Body.
+  if (const auto sid = string_member(reply.whatsapp_template, "content_sid"); !sid.empty()) {
+    fields.emplace_back("ContentSid", sid);
+    const auto variables = reply.whatsapp_template.find("variables");
+    if (variables != reply.whatsapp_template.end() && variables->is_object() && !variables->empty()) {
+      fields.emplace_back("ContentVariables", variables->dump());
+    }
+  } else {
+    fields.emplace_back("Body", reply.body);
+  }
   if (!options.status_callback_url.empty()) fields.emplace_back("StatusCallback", options.status_callback_url);
   return fields;
 }

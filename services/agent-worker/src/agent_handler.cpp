@@ -73,6 +73,17 @@ constexpr const char* kStoreMessagesSql =
     "recipient, agent_output, ord) "
     "ORDER BY ord";
 
+// Customers the agent must not answer (ADR 0021): a person owns their desk
+// conversation, or resolved it so lately that the customer's message
+// reopens it. Their messages are handed over (reason desk_conversation)
+// and join that conversation.
+constexpr const char* kHeldCustomers = "agent_held_customers";
+constexpr const char* kHeldCustomersSql =
+    "SELECT DISTINCT ON (customer_id) customer_id::text, coalesce(owner, '') FROM desk_conversations "
+    "WHERE customer_id = ANY($1::uuid[]) AND (status IN ('assigned', 'waiting') "
+    "  OR (status = 'resolved' AND reopen_until > clock_timestamp())) "
+    "ORDER BY customer_id, (status = 'resolved'), created_at DESC";
+
 // One ticket message, read once.
 struct Inbound {
   const kafka::Delivery* delivery;
@@ -175,6 +186,7 @@ void AgentHandler::prepare(pqxx::connection& connection) const {
   connection.prepare(kOpenTickets, kOpenTicketsSql);
   connection.prepare(kUpdateTickets, kUpdateTicketsSql);
   connection.prepare(kStoreMessages, kStoreMessagesSql);
+  connection.prepare(kHeldCustomers, kHeldCustomersSql);
   DeliveryUpdates::prepare(connection);
 }
 
@@ -277,6 +289,18 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
   //    index is in memory, ADR 0018).
   //    A message the policy hands over is not ranked: its outcome is known,
   //    and ranking could cost an embedding (tens of milliseconds).
+  //    A customer a person is talking to is not answered at all.
+  std::map<std::string, std::string> held; // customer -> the person who owns the conversation
+  {
+    std::set<std::string> distinct;
+    for (const auto& in : items)
+      distinct.insert(in.customer_id);
+    pg::ArrayLiteral customers;
+    for (const auto& customer : distinct)
+      customers.add(customer);
+    for (const auto& row : tx.exec_prepared(kHeldCustomers, customers.str()))
+      held[row[0].as<std::string>()] = row[1].as<std::string>();
+  }
   constexpr auto kNotRanked = static_cast<std::size_t>(-1);
   std::vector<std::optional<EscalationDecision>> by_policy(items.size());
   std::vector<std::string> texts;
@@ -284,6 +308,12 @@ void AgentHandler::apply_messages(pqxx::work& tx, std::span<const kafka::Deliver
   texts.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
     by_policy[i] = policy_.evaluate(items[i].text, items[i].priority);
+    if (const auto owner = held.find(items[i].customer_id); owner != held.end() && !by_policy[i]) {
+      by_policy[i] = EscalationDecision{"desk_conversation",
+                                        owner->second.empty() ? "the customer is in a desk conversation"
+                                                              : owner->second + " is talking to the customer",
+                                        items[i].priority};
+    }
     if (by_policy[i]) continue;
     ranked_at[i] = texts.size();
     texts.push_back(items[i].text);

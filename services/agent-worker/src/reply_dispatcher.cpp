@@ -34,7 +34,8 @@ using std::chrono::milliseconds;
   "coalesce(m.source_event_id, ''), "                                                                                  \
   "coalesce((SELECT i.body FROM messages i WHERE i.direction = 'inbound' AND i.source_event_id = m.source_event_id "   \
   "          LIMIT 1), ''), "                                                                                          \
-  "coalesce((SELECT t.priority FROM tickets t WHERE t.id = m.ticket_id), '')"
+  "coalesce((SELECT t.priority FROM tickets t WHERE t.id = m.ticket_id), ''), "                                        \
+  "coalesce(m.channel_metadata -> 'template', 'null'::jsonb)::text"
 
 // The claimant: this session. A session that no longer exists means the
 // process that claimed the row died (pid alone when another role's
@@ -162,6 +163,8 @@ Claimed claimed_from(const pqxx::row& row) {
   c.about.source_event_id = row[12].as<std::string>();
   c.about.inbound_body = row[13].as<std::string>();
   c.about.ticket_priority = row[14].as<std::string>();
+  c.reply.whatsapp_template = nlohmann::json::parse(row[15].as<std::string>(), nullptr, false);
+  if (!c.reply.whatsapp_template.is_object()) c.reply.whatsapp_template = nullptr;
   return c;
 }
 

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "desk_sign_in.hpp"
+#include "desk_store.hpp"
 #include "fte/access/api_token.hpp"
 #include "fte/common/logging.hpp"
 #include "fte/http/documented_answer.hpp"
@@ -26,8 +27,10 @@ using Authenticator = std::function<std::optional<access::Principal>(std::string
 class EscalationApi {
 public:
   /// `sign_in` null: people cannot sign in (no FTE_OIDC_ISSUER); the
-  /// /auth routes do not exist and cookies are ignored.
-  EscalationApi(pg::ConnectionPool& database, Authenticator authenticate, DeskSignIn* sign_in, Logger logger);
+  /// /auth routes do not exist and cookies are ignored. `desk` serves the
+  /// conversations (/api/conversations, /api/sla).
+  EscalationApi(pg::ConnectionPool& database, Authenticator authenticate, DeskSignIn* sign_in,
+                const desk::DeskStore& desk, Logger logger);
 
   /// The production Authenticator: fte API tokens looked up in `database`.
   [[nodiscard]] static Authenticator api_tokens(pg::ConnectionPool& database);
@@ -53,10 +56,13 @@ private:
   /// GET /api/me: who the caller is (and the CSRF token, for a session).
   [[nodiscard]] static http::Response me(const Caller& caller);
   [[nodiscard]] http::Response list(const http::Request& request) const;
+  /// /api/conversations... and /api/sla (desk_api.cpp).
+  [[nodiscard]] http::Response desk_route(const http::Request& request, std::string_view path) const;
 
   pg::ConnectionPool& database_;
   Authenticator authenticate_;
   DeskSignIn* sign_in_;
+  const desk::DeskStore& desk_;
   Logger logger_;
 };
 

@@ -27,10 +27,13 @@ constexpr const char* kMarkTicketsSql = "UPDATE tickets t SET status = 'escalate
 void EscalationHandler::prepare(pqxx::connection& connection) const {
   connection.prepare(kRecordEscalations, kRecordEscalationsSql);
   connection.prepare(kMarkTickets, kMarkTicketsSql);
+  desk::prepare_handovers(connection);
 }
 
 void EscalationHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* const> fresh,
-                              runtime::Outputs& /*outputs*/) const {
+                              runtime::Outputs& outputs) const {
+  std::vector<desk::Handover> handovers;
+  handovers.reserve(fresh.size());
   pg::ArrayLiteral tickets, customers, messages, reasons, details, priorities, summaries, sources, correlations;
   for (const auto* d : fresh) {
     const auto& data = d->event.data;
@@ -45,10 +48,14 @@ void EscalationHandler::apply(pqxx::work& tx, std::span<const kafka::Delivery* c
     summaries.add(events::string_field(data, "summary"));
     sources.add(d->event.id);
     correlations.add(d->event.correlationid);
+    handovers.push_back(desk::Handover{&d->event, events::string_field(data, "customer_id"),
+                                       events::string_field(data, "message_id"), events::string_field(data, "channel"),
+                                       events::string_field(data, "priority"), events::string_field(data, "reason")});
   }
   tx.exec_prepared(kRecordEscalations, tickets.str(), customers.str(), messages.str(), reasons.str(), details.str(),
                    priorities.str(), summaries.str(), sources.str(), correlations.str());
   tx.exec_prepared(kMarkTickets, tickets.str());
+  desk::take_handovers(tx, settings_, handovers, outputs, activity_topic_);
 }
 
 } // namespace fte::escalation

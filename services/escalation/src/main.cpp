@@ -8,19 +8,39 @@
 
 #include "escalation_api.hpp"
 #include "escalation_handler.hpp"
+#include "fte/kafka/producer.hpp"
 #include "fte/runtime/consumer_service.hpp"
+#include "fte/runtime/periodic_task.hpp"
 
 namespace {
 
 // The escalation API beside the consumer. It reads through its own small
-// pool so a busy consumer never starves it (and the other way round).
+// pool so a busy consumer never starves it (and the other way round). What
+// people do on the desk is published on fte.desk.activity through the
+// outbox: after each action, and by a sweep for what a crash or a broker
+// outage left.
 class ApiServer {
 public:
   explicit ApiServer(fte::runtime::Service& service)
       : address_(service.env().get_or("FTE_HTTP_ADDR", "0.0.0.0:8083")),
-        database_(service.env().get_or("FTE_DATABASE_URL", fte::runtime::kDefaultDatabaseUrl), 2),
+        database_(service.env().get_or("FTE_DATABASE_URL", fte::runtime::kDefaultDatabaseUrl), 3,
+                  [](pqxx::connection& c) { fte::runtime::Outbox::prepare(c); }),
+        producer_(fte::kafka::ProducerOptions::from_env(service.env(), service.name() + "-desk"), service.logger()),
+        outbox_(std::string(fte::escalation::desk::kOutboxOwner), database_, producer_, service.logger()),
+        desk_(database_, outbox_, fte::kafka::TopicNames::from_env(service.env()).desk_activity,
+              fte::escalation::desk::DeskSettings::from_env(service.env())),
+        relay_(std::chrono::seconds(5),
+               [this, logger = service.logger()](bool) {
+                 try {
+                   if (const auto failure = desk_.relay(); !failure.empty()) {
+                     logger.warn("desk activity not published yet; will try again", {{"error", failure}});
+                   }
+                 } catch (const std::exception& e) {
+                   logger.warn("desk activity relay failed; will try again", {{"error", e.what()}});
+                 }
+               }),
         sign_in_(make_sign_in(service, address_, database_)),
-        api_(database_, fte::escalation::EscalationApi::api_tokens(database_), sign_in_.get(), service.logger()),
+        api_(database_, fte::escalation::EscalationApi::api_tokens(database_), sign_in_.get(), desk_, service.logger()),
         io_(2), server_(
                     io_.get_executor(), fte::http::ServerOptions::from_address(address_, "FTE_HTTP_ADDR"),
                     [this](fte::http::Request request) -> boost::asio::awaitable<fte::http::Response> {
@@ -34,6 +54,7 @@ public:
   }
   ~ApiServer() {
     server_.stop();
+    producer_.flush(std::chrono::seconds(5));
     work_.reset();
     io_.stop();
     for (auto& t : threads_)
@@ -59,6 +80,10 @@ private:
 
   std::string address_;
   fte::pg::ConnectionPool database_;
+  fte::kafka::Producer producer_;
+  fte::runtime::Outbox outbox_;
+  fte::escalation::desk::DeskStore desk_;
+  fte::runtime::PeriodicTask relay_;
   std::unique_ptr<fte::escalation::DeskSignIn> sign_in_;
   fte::escalation::EscalationApi api_;
   boost::asio::io_context io_;
@@ -75,9 +100,10 @@ int main() {
       .admin_address = "0.0.0.0:9103",
       .input_topics = [](const fte::kafka::TopicNames& t) { return std::vector<std::string>{t.escalations}; },
       .accepted_types = {std::string(fte::escalation::EscalationHandler::kEscalationType)},
-      .make_domain = [](fte::runtime::Service&,
-                        const fte::kafka::TopicNames&) -> std::unique_ptr<fte::runtime::DomainHandler> {
-        return std::make_unique<fte::escalation::EscalationHandler>();
+      .make_domain = [](fte::runtime::Service& service,
+                        const fte::kafka::TopicNames& topics) -> std::unique_ptr<fte::runtime::DomainHandler> {
+        return std::make_unique<fte::escalation::EscalationHandler>(
+            fte::escalation::desk::DeskSettings::from_env(service.env()), topics.desk_activity);
       },
       .start_beside = [](fte::runtime::Service& service) -> std::function<void()> {
         auto api = std::make_shared<ApiServer>(service);

@@ -38,19 +38,24 @@ http::Response round_trip(std::uint16_t port, const std::string& raw) {
 const std::string kGoodToken = "fte_" + std::string(64, 'a');
 const std::string kUnknownToken = "fte_" + std::string(64, 'b');
 const std::string kUncheckableToken = "fte_" + std::string(64, 'c');
+const std::string kSupervisorToken = "fte_" + std::string(64, 'd');
 
 // Tokens without a database: one in force, one unknown, one whose lookup
 // fails the way an outage does.
 std::optional<access::Principal> authenticate(std::string_view token) {
   if (token == kUncheckableToken) throw std::runtime_error("connection refused");
   if (token == kGoodToken) return access::Principal{"ci", access::Role::agent};
+  if (token == kSupervisorToken) return access::Principal{"sam", access::Role::supervisor};
   return std::nullopt;
 }
 
 std::string request(const std::string& method, const std::string& target, const std::string& body = {},
-                    const std::string& token = kGoodToken) {
+                    const std::string& token = kGoodToken, const std::string& extra_headers = {}) {
   const auto authorization = token.empty() ? std::string() : "Authorization: Bearer " + token + "\r\n";
-  return method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" + authorization +
+  const auto type = body.empty() || extra_headers.find("Content-Type") != std::string::npos
+                        ? std::string()
+                        : std::string("Content-Type: application/json\r\n");
+  return method + " " + target + " HTTP/1.1\r\nHost: localhost\r\n" + authorization + type + extra_headers +
          "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 
@@ -96,7 +101,13 @@ private:
 TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   // Nothing listens on port 1: every query fails the way an outage does.
   pg::ConnectionPool database("postgresql://fte@127.0.0.1:1/fte?connect_timeout=2", 1);
-  const EscalationApi api(database, authenticate, nullptr, quiet());
+  // Nor on Kafka's: nothing is ever committed, so nothing is published.
+  kafka::ProducerOptions producer_options;
+  producer_options.client.bootstrap = "127.0.0.1:1";
+  kafka::Producer producer(producer_options, quiet());
+  const runtime::Outbox outbox("escalation-desk", database, producer, quiet());
+  const desk::DeskStore desk(database, outbox, "fte.desk.activity", desk::DeskSettings{});
+  const EscalationApi api(database, authenticate, nullptr, desk, quiet());
   Listener listener(
       [&api](http::Request request) -> boost::asio::awaitable<http::Response> { co_return api.handle(request); });
   const auto port = listener.port();
@@ -144,6 +155,87 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
     provoke({"*", "*", 500}, round_trip(failing.port(), request("GET", path)), "internal_error");
   }
 
+  // The desk's routes: what is answered before PostgreSQL is asked, and
+  // the 503 when it cannot be.
+  const std::string conversation = "/api/conversations/3e0f6c1a-9b2d-4c8e-a7f5-1d2b3c4e5f60";
+  const std::vector<std::pair<std::string, std::string>> desk_routes = {{"GET", "/api/conversations"},
+                                                                        {"GET", "/api/conversations/{id}"},
+                                                                        {"POST", "/api/conversations/{id}/claim"},
+                                                                        {"POST", "/api/conversations/{id}/release"},
+                                                                        {"POST", "/api/conversations/{id}/assign"},
+                                                                        {"POST", "/api/conversations/{id}/notes"},
+                                                                        {"POST", "/api/conversations/{id}/replies"},
+                                                                        {"POST", "/api/conversations/{id}/resolve"},
+                                                                        {"POST", "/api/conversations/{id}/reopen"},
+                                                                        {"GET", "/api/sla"},
+                                                                        {"PUT", "/api/sla"}};
+  const auto concrete = [&](const std::string& route, const std::string& id) {
+    const auto at = route.find("{id}");
+    return at == std::string::npos ? route : route.substr(0, at) + id + route.substr(at + 4);
+  };
+  const auto good_body = [](const std::string& route) -> std::string {
+    if (route.ends_with("/assign")) return R"({"to": "bob"})";
+    if (route.ends_with("/notes")) return R"({"body": "called them"})";
+    if (route.ends_with("/replies")) return R"({"version": 1, "body": "Hello"})";
+    if (route == "/api/sla")
+      return R"({"targets": [{"priority": "low", "first_response_minutes": 5, "resolution_minutes": 9}]})";
+    return {};
+  };
+  for (const auto& [method, route] : desk_routes) {
+    const auto target = concrete(route, "3e0f6c1a-9b2d-4c8e-a7f5-1d2b3c4e5f60");
+    const auto body = method == "GET" ? std::string() : good_body(route);
+    provoke({route, method, 401}, round_trip(port, request(method, target, body, "")), "missing_token");
+    provoke({route, method, 401}, round_trip(port, request(method, target, body, kUnknownToken)), "invalid_token");
+    provoke({route, method, 503}, round_trip(port, request(method, target, body, kUncheckableToken)),
+            "database_unavailable");
+    // A supervisor may do all of them; the database is down.
+    provoke({route, method, 503}, round_trip(port, request(method, target, body, kSupervisorToken)),
+            "database_unavailable");
+    if (route.find("{id}") != std::string::npos) {
+      provoke({route, method, 404},
+              round_trip(port, request(method, concrete(route, "not-a-uuid"), body, kSupervisorToken)),
+              "conversation_not_found");
+    }
+    if (!body.empty()) {
+      provoke({route, method, 415},
+              round_trip(port, request(method, target, body, kSupervisorToken, "Content-Type: text/plain\r\n")),
+              "unsupported_media_type");
+      provoke({route, method, 400}, round_trip(port, request(method, target, "{nope", kSupervisorToken)),
+              "invalid_json");
+      provoke({route, method, 400},
+              round_trip(port, request(method, target, R"({"version": "x", "article": 5})", kSupervisorToken)),
+              "invalid_field");
+    }
+  }
+  // Supervisors only: an agent's token is refused before anything is read.
+  provoke({"/api/conversations/{id}/assign", "POST", 403},
+          round_trip(port, request("POST", conversation + "/assign", R"({"to": "bob"})")), "supervisor_only");
+  provoke({"/api/sla", "PUT", 403}, round_trip(port, request("PUT", "/api/sla", good_body("/api/sla"))),
+          "supervisor_only");
+  provoke({"/api/conversations", "GET", 403}, round_trip(port, request("GET", "/api/conversations?view=all")),
+          "supervisor_only");
+  for (const auto& [query, code] :
+       std::vector<std::pair<std::string, std::string>>{{"view=everyone", "invalid_view"},
+                                                        {"channel=fax", "invalid_channel"},
+                                                        {"priority=p1", "invalid_priority"},
+                                                        {"breached=yes", "invalid_breached"},
+                                                        {"limit=201", "invalid_limit"},
+                                                        {"after=yesterday", "invalid_cursor"},
+                                                        {"view=%zz", "invalid_target"}}) {
+    provoke({"/api/conversations", "GET", 400}, round_trip(port, request("GET", "/api/conversations?" + query)), code);
+  }
+  provoke({"/api/conversations/{id}/replies", "POST", 400},
+          round_trip(port, request("POST", conversation + "/replies", R"({"version": 1, "body": "Hello"})", kGoodToken,
+                                   "Idempotency-Key: " + std::string(256, 'k') + "\r\n")),
+          "invalid_idempotency_key");
+  {
+    const auto wrong = round_trip(port, request("DELETE", "/api/sla"));
+    EXPECT_EQ(wrong[bhttp::field::allow], "GET, PUT");
+    provoke({"*", "*", 405}, wrong, "method_not_allowed");
+    EXPECT_EQ(round_trip(port, request("GET", conversation + "/claim"))[bhttp::field::allow], "POST");
+    provoke({"*", "*", 404}, round_trip(port, request("POST", conversation + "/delete")), "not_found");
+  }
+
   auto table = http::testing::table_answers(EscalationApi::answers());
   // A 200 needs PostgreSQL: tests/e2e (WebformFlow.RefundRequestGetsAnEscalationRow)
   // lists escalations through this API against the real database.
@@ -157,6 +249,24 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   }
   without_success[{path, "GET", 401}].codes.erase("session_expired");
   without_success[{me, "GET", 401}].codes.erase("session_expired");
+  // What needs stored conversations (or a session) is provoked against the
+  // real database by tests/integration/desk_test.cpp and, for sessions and
+  // CSRF, tests/integration/desk_sign_in_test.py.
+  for (auto it = without_success.begin(); it != without_success.end();) {
+    auto& [key, facts] = *it;
+    if (key.path.starts_with("/api/conversations") || key.path == "/api/sla") {
+      facts.codes.erase("session_expired");
+      facts.codes.erase("csrf_failed");
+      facts.codes.erase("not_owner");
+      const bool needs_rows =
+          key.status < 300 || key.status == 409 || key.status == 422 || (key.status == 403 && facts.codes.empty());
+      if (needs_rows) {
+        it = without_success.erase(it);
+        continue;
+      }
+    }
+    ++it;
+  }
   const auto behaviour =
       http::testing::differences(without_success, "EscalationApi::answers()", observed, "the escalation API");
   EXPECT_TRUE(behaviour.empty()) << lines(behaviour);

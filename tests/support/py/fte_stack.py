@@ -34,6 +34,7 @@ TOPICS = {  # TopicNames (libs/kafka/include/fte/kafka/topics.hpp), without the 
     "tickets_incoming": "fte.tickets.incoming",
     "escalations": "fte.escalations",
     "metrics_agent": "fte.metrics.agent",
+    "desk_activity": "fte.desk.activity",
     "dlq": "fte.dlq",
 }
 

@@ -16,10 +16,13 @@ inline constexpr std::string_view kWebformInbound = "fte.channels.webform.inboun
 inline constexpr std::string_view kTicketsIncoming = "fte.tickets.incoming";
 inline constexpr std::string_view kEscalations = "fte.escalations";
 inline constexpr std::string_view kMetricsAgent = "fte.metrics.agent";
+// What people did on the escalation desk (issue 16): one event per action.
+inline constexpr std::string_view kDeskActivity = "fte.desk.activity";
 inline constexpr std::string_view kDlq = "fte.dlq";
 
-inline constexpr std::array<std::string_view, 7> kAll = {
-    kWhatsappInbound, kEmailInbound, kWebformInbound, kTicketsIncoming, kEscalations, kMetricsAgent, kDlq};
+inline constexpr std::array<std::string_view, 8> kAll = {kWhatsappInbound, kEmailInbound, kWebformInbound,
+                                                         kTicketsIncoming, kEscalations,  kMetricsAgent,
+                                                         kDeskActivity,    kDlq};
 
 } // namespace fte::kafka::topics
 
@@ -35,6 +38,7 @@ struct TopicNames {
   std::string tickets_incoming;
   std::string escalations;
   std::string metrics_agent;
+  std::string desk_activity;
   std::string dlq;
 
   [[nodiscard]] static TopicNames with_prefix(std::string_view prefix);

@@ -3,10 +3,17 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 namespace fte::replies {
+
+/// The PostgreSQL NOTIFY channel that tells the reply dispatcher a reply
+/// was committed (ADR 0010), by the agent-worker or a person on the desk;
+/// the dispatcher also polls, so a lost notification only delays a reply
+/// by one poll interval.
+inline constexpr std::string_view kRepliesChannel = "fte_replies";
 
 /// One reply to send: the outbound messages row the agent-worker wrote in
 /// the same transaction as the ticket's state (that row is the outbox).
@@ -17,6 +24,10 @@ struct OutgoingReply {
   std::string subject;             ///< email only; "Re: ..." already applied
   std::string body;                ///< plain text
   nlohmann::json inbound_metadata; ///< channel_metadata of the inbound message answered
+  /// WhatsApp only, a person's template reply outside the 24-hour window:
+  /// {"content_sid": "HX...", "variables": {"1": "..."}}; null otherwise
+  /// (then `body` is sent).
+  nlohmann::json whatsapp_template;
   std::string correlation_id;
 };
 
