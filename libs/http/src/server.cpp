@@ -6,8 +6,10 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -101,6 +103,40 @@ bool is_local_path(std::string_view target) noexcept {
   return true;
 }
 
+// The writer of one streamed response: the head, then raw body bytes; the
+// body ends when the connection closes (HTTP/1.1 without a length).
+class ConnectionStreamWriter final : public StreamWriter {
+public:
+  ConnectionStreamWriter(beast::tcp_stream& stream, std::chrono::milliseconds write_timeout)
+      : stream_(stream), write_timeout_(write_timeout) {}
+
+  asio::awaitable<bool> begin(const Response& head) override {
+    beast::http::response<beast::http::empty_body> header{head.result(), head.version()};
+    for (const auto& field : head)
+      header.set(field.name_string(), field.value());
+    header.set(beast::http::field::connection, "close");
+    beast::http::response_serializer<beast::http::empty_body> serializer(header);
+    boost::system::error_code ec;
+    stream_.expires_after(write_timeout_);
+    co_await beast::http::async_write_header(stream_, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+
+  asio::awaitable<bool> write(std::string_view bytes) override {
+    boost::system::error_code ec;
+    stream_.expires_after(write_timeout_);
+    co_await asio::async_write(stream_, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    co_return !ec;
+  }
+
+  [[nodiscard]] asio::any_io_executor executor() const override { return stream_.get_executor(); }
+
+private:
+  beast::tcp_stream& stream_;
+  std::chrono::milliseconds write_timeout_;
+};
+
 struct Server::State : std::enable_shared_from_this<State> {
   State(asio::any_io_executor ex, ServerOptions opts, PeerHandler h, Logger log)
       : executor(std::move(ex)), options(std::move(opts)), handler(std::move(h)), logger(std::move(log)),
@@ -157,6 +193,21 @@ struct Server::State : std::enable_shared_from_this<State> {
         const bool keep_alive = request.keep_alive() && served + 1 < options.max_requests_per_connection;
         const unsigned version = request.version();
         Response response;
+        if (stream_route.matches && stream_route.matches(request)) {
+          std::optional<Response> refusal;
+          ConnectionStreamWriter writer(stream, options.write_timeout);
+          try {
+            refusal = co_await stream_route.serve(std::move(request), writer);
+          } catch (const std::exception& e) {
+            logger.error("stream handler failed", {{"error", e.what()}});
+            break; // what was streamed stands; the connection closes
+          }
+          if (!refusal) break; // streamed: the body ended with the connection
+          refusal->version(version);
+          co_await write(stream, std::move(*refusal), keep_alive);
+          if (!keep_alive) break;
+          continue;
+        }
         try {
           response = co_await handler(std::move(request), peer);
         } catch (const std::exception& e) {
@@ -186,6 +237,7 @@ struct Server::State : std::enable_shared_from_this<State> {
   asio::any_io_executor executor;
   ServerOptions options;
   PeerHandler handler;
+  StreamRoute stream_route;
   Logger logger;
   tcp::acceptor acceptor;
 };
@@ -201,6 +253,8 @@ Server::Server(asio::any_io_executor executor, ServerOptions options, Handler ha
              std::move(logger)) {}
 
 Server::~Server() { stop(); }
+
+void Server::set_stream_route(StreamRoute route) { state_->stream_route = std::move(route); }
 
 void Server::start() {
   const tcp::endpoint endpoint(asio::ip::make_address(state_->options.address), state_->options.port);

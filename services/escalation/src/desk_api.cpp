@@ -10,9 +10,13 @@
 #include <pqxx/except>
 
 #include "escalation_api.hpp"
+#include "fte/common/embedded_file.hpp"
 #include "fte/common/text.hpp"
 
 namespace fte::escalation {
+namespace detail {
+const std::vector<EmbeddedFile>& console_files();
+}
 namespace {
 
 namespace bhttp = boost::beast::http;
@@ -48,6 +52,16 @@ std::optional<http::Response> not_json(const http::Request& request) {
   if (type == "application/json" || type.starts_with("application/json;")) return std::nullopt;
   return http::error_response(http::Status::unsupported_media_type, "unsupported_media_type",
                               "send the body as application/json", "Content-Type");
+}
+
+// The request target as a URL (views into `target`, which must outlive it);
+// nullopt when malformed or holding a NUL byte (Boost.URL 1.81 may strlen
+// its input).
+std::optional<boost::urls::url_view> parse_target(const std::string& target) {
+  if (target.find('\0') != std::string::npos) return std::nullopt;
+  auto url = boost::urls::parse_origin_form(target);
+  if (!url) return std::nullopt;
+  return *url;
 }
 
 http::Response supervisor_only(std::string_view what) {
@@ -102,13 +116,9 @@ http::Response EscalationApi::desk_route(const http::Request& request, std::stri
       return answer_response(desk_.put_sla(who, std::get<std::vector<desk::SlaTarget>>(targets)));
     }
     if (id.empty()) {
-      // The queue. A NUL-terminated copy: Boost.URL 1.81 may strlen its input.
+      // The queue.
       const std::string target(request.target().data(), request.target().size());
-      if (target.find('\0') != std::string::npos) {
-        return http::error_response(http::Status::bad_request, "invalid_target",
-                                    "the request target contains a NUL byte");
-      }
-      const auto url = boost::urls::parse_origin_form(target);
+      const auto url = parse_target(target);
       if (!url) {
         return http::error_response(http::Status::bad_request, "invalid_target",
                                     "the request target is not a valid URL");
@@ -196,6 +206,72 @@ http::Response EscalationApi::desk_route(const http::Request& request, std::stri
     logger_.error("a desk request found no database connection", {{"path", std::string(path)}, {"error", e.what()}});
     return database_unavailable("conversations");
   }
+}
+
+std::optional<http::Response> EscalationApi::console(const http::Request& request, std::string_view path) {
+  static constexpr std::array<std::array<std::string_view, 3>, 3> kFiles = {{
+      {"/desk", "desk.html", "text/html; charset=utf-8"},
+      {"/desk/app.js", "desk.js", "text/javascript; charset=utf-8"},
+      {"/desk/app.css", "desk.css", "text/css; charset=utf-8"},
+  }};
+  const auto* file = std::find_if(kFiles.begin(), kFiles.end(), [&](const auto& f) { return f[0] == path; });
+  if (file == kFiles.end()) return std::nullopt;
+  if (request.method() != bhttp::verb::get) {
+    auto response = http::error_response(http::Status::method_not_allowed, "method_not_allowed", "use GET");
+    response.set(bhttp::field::allow, "GET");
+    return response;
+  }
+  http::Response response{http::Status::ok, request.version()};
+  for (const auto& embedded : detail::console_files()) {
+    if (embedded.name == (*file)[1]) response.body() = std::string(embedded.text);
+  }
+  response.set(bhttp::field::content_type, (*file)[2]);
+  // The console is this origin's own files: no inline script or style, no
+  // other origin, never framed; it holds no customer data (the API does).
+  response.set("Content-Security-Policy",
+               "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+               "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+  response.set("X-Content-Type-Options", "nosniff");
+  response.set("X-Frame-Options", "DENY");
+  response.set("Referrer-Policy", "no-referrer");
+  response.set(bhttp::field::cache_control, "no-cache");
+  return response;
+}
+
+http::StreamRoute EscalationApi::events_route(desk::DeskLive& live) const {
+  const auto path_of = [](const http::Request& request) {
+    const std::string_view target(request.target().data(), request.target().size());
+    return target.substr(0, target.find('?'));
+  };
+  return http::StreamRoute{
+      [path_of](const http::Request& request) { return path_of(request) == "/api/events"; },
+      [this, &live](http::Request request,
+                    http::StreamWriter& writer) -> boost::asio::awaitable<std::optional<http::Response>> {
+        if (request.method() != bhttp::verb::get) {
+          auto response = http::error_response(http::Status::method_not_allowed, "method_not_allowed", "use GET");
+          response.set(bhttp::field::allow, "GET");
+          co_return response;
+        }
+        // Who first: nothing about the request is looked at for a stranger.
+        auto caller = authenticate(request, /*changes_state=*/false);
+        if (auto* refusal = std::get_if<http::Response>(&caller)) co_return std::move(*refusal);
+        std::string conversation;
+        const std::string target(request.target().data(), request.target().size());
+        const auto url = parse_target(target);
+        if (!url) {
+          co_return http::error_response(http::Status::bad_request, "invalid_target",
+                                         "the request target is not a valid URL");
+        }
+        for (const auto& param : url->params()) {
+          if (param.key == "conversation") conversation = param.value;
+        }
+        if (!conversation.empty() && !desk::is_uuid(conversation)) {
+          co_return http::error_response(http::Status::bad_request, "invalid_conversation",
+                                         "conversation must be a conversation's id", "conversation");
+        }
+        co_await live.stream(writer, std::get<Caller>(caller).principal.name, conversation);
+        co_return std::nullopt;
+      }};
 }
 
 } // namespace fte::escalation

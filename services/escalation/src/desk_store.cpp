@@ -21,18 +21,18 @@ constexpr std::string_view kServiceActor = "escalation";
 #define FTE_TS(x) "to_char(" x " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 // A conversation as every answer shows it; columns read by summary_of().
-#define FTE_CONVERSATION_COLUMNS                                                                                                                                                                                                                              \
-  "d.id::text, d.customer_id::text, d.status, coalesce(d.owner, ''), d.priority, d.channel, d.version, " FTE_TS("d."                                                                                                                                          \
-                                                                                                                "crea"                                                                                                                                        \
-                                                                                                                "ted_"                                                                                                                                        \
-                                                                                                                "at") ", " FTE_TS("d.updated_at") ", " FTE_TS("d.last_customer_message_at") ", " FTE_TS(                                                      \
-      "d.first_response_due") ", " FTE_TS("d.first_response_at") ", " FTE_TS("d.resolution_due") ", " FTE_TS("d."                                                                                                                                             \
-                                                                                                             "resolve"                                                                                                                                        \
-                                                                                                             "d_at") ", " FTE_TS("d.due_at") ", (d.status <> 'resolved' AND d.due_at < clock_timestamp()), "                                                  \
-                                                                                                                                             "coalesce(c.display_name, ''), d.reopened, "                                                                     \
-                                                                                                                                             "(SELECT e.summary FROM escalations e WHERE e.desk_conversation_id = d.id ORDER BY e.created_at DESC LIMIT 1), " \
-                                                                                                                                             "(SELECT e.reason FROM escalations e WHERE e.desk_conversation_id = d.id ORDER BY e.created_at LIMIT 1), "       \
-                                                                                                                                             "coalesce(d.resolved_by, '')"
+#define FTE_CONVERSATION_COLUMNS                                                                                                                                                                                                                                                                                                                      \
+  "d.id::text, d.customer_id::text, d.status, coalesce(d.owner, ''), d.priority, d.channel, d.version, " FTE_TS(                                                                                                                                                                                                                                      \
+      "d."                                                                                                                                                                                                                                                                                                                                            \
+      "crea"                                                                                                                                                                                                                                                                                                                                          \
+      "ted_"                                                                                                                                                                                                                                                                                                                                          \
+      "at") ", " FTE_TS("d.updated_at") ", " FTE_TS("d.last_customer_message_at") ", " FTE_TS("d.first_response_due") ", " FTE_TS("d.first_response_at") ", " FTE_TS("d.resolution_due") ", " FTE_TS("d."                                                                                                                                             \
+                                                                                                                                                                                                     "resolve"                                                                                                                                        \
+                                                                                                                                                                                                     "d_at") ", " FTE_TS("d.due_at") ", (d.status <> 'resolved' AND d.due_at < clock_timestamp()), "                                                  \
+                                                                                                                                                                                                                                     "coalesce(c.display_name, ''), d.reopened, "                                                                     \
+                                                                                                                                                                                                                                     "(SELECT e.summary FROM escalations e WHERE e.desk_conversation_id = d.id ORDER BY e.created_at DESC LIMIT 1), " \
+                                                                                                                                                                                                                                     "(SELECT e.reason FROM escalations e WHERE e.desk_conversation_id = d.id ORDER BY e.created_at LIMIT 1), "       \
+                                                                                                                                                                                                                                     "coalesce(d.resolved_by, '')"
 
 nlohmann::json summary_of(const pqxx::row& r) {
   const auto optional = [&](int i) { return r[i].is_null() ? nlohmann::json(nullptr) : nlohmann::json(r[i].c_str()); };
@@ -857,6 +857,24 @@ Answer DeskStore::conversation(const access::Principal& /*who*/, const std::stri
       {"audit", audit},
       {"reply_options",
        {{"default_channel", conversation["channel"]}, {"channels", channels}, {"templates", templates}}}};
+}
+
+std::vector<DeskStore::StatusCount> DeskStore::counts() const {
+  std::vector<StatusCount> out;
+  for (const auto status : {Status::open, Status::assigned, Status::waiting})
+    out.push_back(StatusCount{std::string(to_string(status))});
+  auto connection = database_.acquire();
+  pqxx::read_transaction tx(*connection);
+  for (const auto& row : tx.exec("SELECT status, count(*), count(*) FILTER (WHERE due_at < clock_timestamp()) "
+                                 "FROM desk_conversations WHERE status <> 'resolved' GROUP BY status")) {
+    for (auto& c : out) {
+      if (c.status == row[0].c_str()) {
+        c.active = row[1].as<std::int64_t>();
+        c.breached = row[2].as<std::int64_t>();
+      }
+    }
+  }
+  return out;
 }
 
 Answer DeskStore::sla() const {

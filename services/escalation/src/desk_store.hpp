@@ -109,6 +109,15 @@ public:
   [[nodiscard]] Answer sla() const;
   [[nodiscard]] Answer put_sla(const access::Principal& who, const std::vector<SlaTarget>& targets) const;
 
+  /// Active conversations per status (open, assigned, waiting): how many,
+  /// and how many are past their due time. For the SLA metrics.
+  struct StatusCount {
+    std::string status;
+    std::int64_t active = 0;
+    std::int64_t breached = 0;
+  };
+  [[nodiscard]] std::vector<StatusCount> counts() const;
+
   /// Publishes what actions left in the outbox (called after each action
   /// and by a periodic sweep); returns the failure, empty on success.
   [[nodiscard]] std::string relay() const;

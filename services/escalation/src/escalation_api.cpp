@@ -173,6 +173,16 @@ constexpr http::DocumentedAnswer kAnswers[] = {
     {"/api/sla", "PUT", 403, "supervisor_only", kJson},
     {"/api/sla", "PUT", 415, "unsupported_media_type", kJson},
     {"/api/sla", "PUT", 503, "database_unavailable", kJson, "Retry-After"},
+    {"/api/events", "GET", 200, "", "text/event-stream"},
+    {"/api/events", "GET", 400, "invalid_conversation", kJson},
+    {"/api/events", "GET", 400, "invalid_target", kJson},
+    {"/api/events", "GET", 401, "invalid_token", kJson, "WWW-Authenticate"},
+    {"/api/events", "GET", 401, "missing_token", kJson, "WWW-Authenticate"},
+    {"/api/events", "GET", 401, "session_expired", kJson, "WWW-Authenticate"},
+    {"/api/events", "GET", 503, "database_unavailable", kJson, "Retry-After"},
+    {"/desk", "GET", 200, "", "text/html"},
+    {"/desk/app.js", "GET", 200, "", "text/javascript"},
+    {"/desk/app.css", "GET", 200, "", "text/css"},
     {http::kAnyRoute, http::kAnyRoute, 400, "malformed_http", kJson},
     {http::kAnyRoute, http::kAnyRoute, 404, "not_found", kJson},
     {http::kAnyRoute, http::kAnyRoute, 405, "method_not_allowed", kJson, "Allow"},
@@ -294,6 +304,7 @@ http::Response EscalationApi::handle(const http::Request& request) const {
     if (const auto* refusal = std::get_if<http::Response>(&caller)) return *refusal;
     return list(request);
   }
+  if (auto file = console(request, path)) return std::move(*file);
   if (path == "/api/conversations" || path.starts_with("/api/conversations/") || path == "/api/sla") {
     return desk_route(request, path);
   }

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "desk_live.hpp"
 #include "desk_sign_in.hpp"
 #include "desk_store.hpp"
 #include "fte/access/api_token.hpp"
@@ -37,6 +38,10 @@ public:
 
   [[nodiscard]] http::Response handle(const http::Request& request) const;
 
+  /// GET /api/events: the desk's server-sent events (`?conversation=<id>`:
+  /// the one the person has open, for presence), served by `live`.
+  [[nodiscard]] http::StreamRoute events_route(desk::DeskLive& live) const;
+
   /// Every answer of this listener (proto/openapi.yaml, tag `escalations` and
   /// `x-fte-listener-answers.escalations`); tests/escalation_answers_test.cpp
   /// provokes each and compares the list with the document.
@@ -56,6 +61,9 @@ private:
   /// GET /api/me: who the caller is (and the CSRF token, for a session).
   [[nodiscard]] static http::Response me(const Caller& caller);
   [[nodiscard]] http::Response list(const http::Request& request) const;
+  /// The console's files (/desk, /desk/app.js, /desk/app.css), or nullopt
+  /// for another path.
+  [[nodiscard]] static std::optional<http::Response> console(const http::Request& request, std::string_view path);
   /// /api/conversations... and /api/sla (desk_api.cpp).
   [[nodiscard]] http::Response desk_route(const http::Request& request, std::string_view path) const;
 

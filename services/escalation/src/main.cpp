@@ -12,6 +12,9 @@
 #include "fte/runtime/consumer_service.hpp"
 #include "fte/runtime/periodic_task.hpp"
 
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
 namespace {
 
 // The escalation API beside the consumer. It reads through its own small
@@ -41,17 +44,50 @@ public:
                }),
         sign_in_(make_sign_in(service, address_, database_)),
         api_(database_, fte::escalation::EscalationApi::api_tokens(database_), sign_in_.get(), desk_, service.logger()),
+        live_(service.env().get_or("FTE_DATABASE_URL", fte::runtime::kDefaultDatabaseUrl), database_,
+              service.logger().with({{"component", "desk-live"}})),
         io_(2), server_(
                     io_.get_executor(), fte::http::ServerOptions::from_address(address_, "FTE_HTTP_ADDR"),
                     [this](fte::http::Request request) -> boost::asio::awaitable<fte::http::Response> {
                       co_return api_.handle(request);
                     },
                     service.logger()),
-        work_(boost::asio::make_work_guard(io_)) {
+        work_(boost::asio::make_work_guard(io_)), sla_metrics_(start_sla_metrics(service, desk_)) {
+    server_.set_stream_route(api_.events_route(live_));
     server_.start();
     for (int i = 0; i < 2; ++i)
       threads_.emplace_back([this] { io_.run(); });
   }
+  // The desk's SLA gauges, read from the database every 15 s (every replica
+  // reports the same database-wide figures; dashboards and alerts take max).
+  static std::unique_ptr<fte::runtime::PeriodicTask> start_sla_metrics(fte::runtime::Service& service,
+                                                                       const fte::escalation::desk::DeskStore& desk) {
+    auto& active = prometheus::BuildGauge()
+                       .Name("fte_desk_conversations")
+                       .Help("Active escalation-desk conversations by status (open, assigned, waiting)")
+                       .Register(*service.registry());
+    auto& breached = prometheus::BuildGauge()
+                         .Name("fte_desk_conversations_breached")
+                         .Help("Active desk conversations past their next SLA due time, by status")
+                         .Register(*service.registry());
+    for (const auto* status : {"open", "assigned", "waiting"}) {
+      active.Add({{"status", status}});
+      breached.Add({{"status", status}});
+    }
+    const auto update = [&active, &breached, &desk, logger = service.logger()](bool) {
+      try {
+        for (const auto& c : desk.counts()) {
+          active.Add({{"status", c.status}}).Set(static_cast<double>(c.active));
+          breached.Add({{"status", c.status}}).Set(static_cast<double>(c.breached));
+        }
+      } catch (const std::exception& e) {
+        logger.warn("could not count desk conversations for the SLA metrics", {{"error", e.what()}});
+      }
+    };
+    update(false);
+    return std::make_unique<fte::runtime::PeriodicTask>(std::chrono::seconds(15), update);
+  }
+
   ~ApiServer() {
     server_.stop();
     producer_.flush(std::chrono::seconds(5));
@@ -86,10 +122,12 @@ private:
   fte::runtime::PeriodicTask relay_;
   std::unique_ptr<fte::escalation::DeskSignIn> sign_in_;
   fte::escalation::EscalationApi api_;
+  fte::escalation::desk::DeskLive live_;
   boost::asio::io_context io_;
   fte::http::Server server_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<fte::runtime::PeriodicTask> sla_metrics_;
 };
 
 } // namespace

@@ -23,6 +23,14 @@ using http::testing::AnswerKey;
 
 Logger quiet() { return Logger::to_stderr("escalation-answers-test", spdlog::level::off); }
 
+// The console counts as connected once its stream began (and as gone once
+// the server saw it close).
+bool eventually_connected(const desk::DeskLive& live, std::size_t expected) {
+  for (int i = 0; i < 100 && live.connected() != expected; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return live.connected() == expected;
+}
+
 http::Response round_trip(std::uint16_t port, const std::string& raw) {
   boost::asio::io_context io;
   boost::asio::ip::tcp::socket socket(io);
@@ -75,8 +83,9 @@ std::string lines(const std::vector<std::string>& items) {
 // The listener as main.cpp wires it, around `handler`.
 class Listener {
 public:
-  explicit Listener(http::Handler handler)
+  explicit Listener(http::Handler handler, std::optional<http::StreamRoute> stream = std::nullopt)
       : server_(io_.get_executor(), options(), std::move(handler), quiet()), work_(boost::asio::make_work_guard(io_)) {
+    if (stream) server_.set_stream_route(std::move(*stream));
     server_.start();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -108,8 +117,10 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   const runtime::Outbox outbox("escalation-desk", database, producer, quiet());
   const desk::DeskStore desk(database, outbox, "fte.desk.activity", desk::DeskSettings{});
   const EscalationApi api(database, authenticate, nullptr, desk, quiet());
+  desk::DeskLive live("postgresql://fte@127.0.0.1:1/fte?connect_timeout=2", database, quiet());
   Listener listener(
-      [&api](http::Request request) -> boost::asio::awaitable<http::Response> { co_return api.handle(request); });
+      [&api](http::Request request) -> boost::asio::awaitable<http::Response> { co_return api.handle(request); },
+      api.events_route(live));
   const auto port = listener.port();
 
   http::testing::Answers observed;
@@ -236,6 +247,37 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
     provoke({"*", "*", 404}, round_trip(port, request("POST", conversation + "/delete")), "not_found");
   }
 
+  // The live updates: a stream for a caller, the usual refusals otherwise.
+  const std::string events = "/api/events";
+  {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::socket socket(io);
+    socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    boost::asio::write(socket, boost::asio::buffer(request("GET", events)));
+    boost::beast::flat_buffer buffer;
+    bhttp::response_parser<bhttp::string_body> parser;
+    bhttp::read_header(socket, buffer, parser);
+    const auto& head = parser.get();
+    EXPECT_EQ(head.result_int(), 200u);
+    EXPECT_EQ(head[bhttp::field::content_type], "text/event-stream; charset=utf-8");
+    EXPECT_EQ(head[bhttp::field::cache_control], "no-store");
+    std::array<char, 512> first{};
+    const auto n = socket.read_some(boost::asio::buffer(first));
+    EXPECT_NE(std::string_view(first.data(), n).find("event: ready"), std::string_view::npos);
+    http::Response seen{head.result(), 11};
+    seen.set(bhttp::field::content_type, head[bhttp::field::content_type]);
+    http::testing::record(observed, {events, "GET", 200}, seen);
+    EXPECT_TRUE(eventually_connected(live, 1));
+  }
+  provoke({events, "GET", 401}, round_trip(port, request("GET", events, {}, "")), "missing_token");
+  provoke({events, "GET", 401}, round_trip(port, request("GET", events, {}, kUnknownToken)), "invalid_token");
+  provoke({events, "GET", 503}, round_trip(port, request("GET", events, {}, kUncheckableToken)),
+          "database_unavailable");
+  provoke({events, "GET", 400}, round_trip(port, request("GET", events + "?conversation=nope")),
+          "invalid_conversation");
+  provoke({events, "GET", 400}, round_trip(port, request("GET", events + "?conversation=%zz")), "invalid_target");
+  EXPECT_EQ(round_trip(port, request("POST", events))[bhttp::field::allow], "GET");
+
   auto table = http::testing::table_answers(EscalationApi::answers());
   // A 200 needs PostgreSQL: tests/e2e (WebformFlow.RefundRequestGetsAnEscalationRow)
   // lists escalations through this API against the real database.
@@ -254,6 +296,7 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   // CSRF, tests/integration/desk_sign_in_test.py.
   for (auto it = without_success.begin(); it != without_success.end();) {
     auto& [key, facts] = *it;
+    if (key.path == "/api/events") facts.codes.erase("session_expired");
     if (key.path.starts_with("/api/conversations") || key.path == "/api/sla") {
       facts.codes.erase("session_expired");
       facts.codes.erase("csrf_failed");

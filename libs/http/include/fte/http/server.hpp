@@ -31,6 +31,29 @@ using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
 /// The peer is the connection's, not anything the request claims.
 using PeerHandler = std::function<boost::asio::awaitable<Response>(Request, boost::asio::ip::tcp::endpoint peer)>;
 
+/// Writes a streamed response (server-sent events) on a connection a
+/// StreamRoute took over: the head once, then the body as it comes, with no
+/// length; the connection closes when the route's coroutine returns.
+class StreamWriter {
+public:
+  virtual ~StreamWriter() = default;
+  /// Sends the status line and `head`'s fields (its body is ignored).
+  /// False when the client is gone.
+  [[nodiscard]] virtual boost::asio::awaitable<bool> begin(const Response& head) = 0;
+  /// Sends bytes of the body now. False when the client is gone.
+  [[nodiscard]] virtual boost::asio::awaitable<bool> write(std::string_view bytes) = 0;
+  /// The connection's executor (a strand), for timers the route waits on.
+  [[nodiscard]] virtual boost::asio::any_io_executor executor() const = 0;
+};
+
+/// Requests answered with a stream instead of one response: `matches` picks
+/// them; `serve` answers with a Response (a refusal, sent as usual) or
+/// streams through the writer and returns nullopt.
+struct StreamRoute {
+  std::function<bool(const Request&)> matches;
+  std::function<boost::asio::awaitable<std::optional<Response>>(Request, StreamWriter&)> serve;
+};
+
 struct ServerOptions {
   std::string address = "0.0.0.0";
   std::uint16_t port = 0; ///< 0 picks a free port (tests)
@@ -58,6 +81,8 @@ public:
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  /// Streams the requests `route` matches (call before start()).
+  void set_stream_route(StreamRoute route);
   /// Binds and starts accepting. @throws boost::system::system_error when the
   /// address cannot be bound.
   void start();
