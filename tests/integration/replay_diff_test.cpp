@@ -108,7 +108,7 @@ protected:
       requests.push_back(std::move(request));
     }
     if (requests.empty()) return;
-    const escalation::EscalationHandler escalation_handler;
+    const escalation::EscalationHandler escalation_handler({}, "fte.desk.activity");
     escalation_handler.prepare(c);
     std::vector<kafka::Delivery> escalation_deliveries;
     for (const auto& r : requests)

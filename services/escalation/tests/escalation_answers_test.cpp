@@ -9,6 +9,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <gtest/gtest.h>
@@ -113,6 +114,7 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
   // Nor on Kafka's: nothing is ever committed, so nothing is published.
   kafka::ProducerOptions producer_options;
   producer_options.client.bootstrap = "127.0.0.1:1";
+  producer_options.client.properties["log_level"] = "0";
   kafka::Producer producer(producer_options, quiet());
   const runtime::Outbox outbox("escalation-desk", database, producer, quiet());
   const desk::DeskStore desk(database, outbox, "fte.desk.activity", desk::DeskSettings{});
@@ -188,6 +190,7 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
     if (route.ends_with("/assign")) return R"({"to": "bob"})";
     if (route.ends_with("/notes")) return R"({"body": "called them"})";
     if (route.ends_with("/replies")) return R"({"version": 1, "body": "Hello"})";
+    if (route.ends_with("/resolve")) return R"({"article": "refund-policy"})";
     if (route == "/api/sla")
       return R"({"targets": [{"priority": "low", "first_response_minutes": 5, "resolution_minutes": 9}]})";
     return {};
@@ -247,6 +250,18 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
     provoke({"*", "*", 404}, round_trip(port, request("POST", conversation + "/delete")), "not_found");
   }
 
+  // The console's files: open to anyone, under a strict policy.
+  for (const auto& file : {"/desk", "/desk/app.js", "/desk/app.css"}) {
+    const auto response = round_trip(port, request("GET", file, {}, ""));
+    EXPECT_EQ(response.result_int(), 200u) << file;
+    EXPECT_NE(response["Content-Security-Policy"].find("default-src 'none'"), std::string::npos);
+    EXPECT_NE(response["Content-Security-Policy"].find("frame-ancestors 'none'"), std::string::npos);
+    EXPECT_EQ(response["X-Content-Type-Options"], "nosniff");
+    EXPECT_FALSE(response.body().empty()) << file;
+    http::testing::record(observed, {file, "GET", 200}, response);
+  }
+  EXPECT_NE(round_trip(port, request("GET", "/desk", {}, "")).body().find("/desk/app.js"), std::string::npos);
+
   // The live updates: a stream for a caller, the usual refusals otherwise.
   const std::string events = "/api/events";
   {
@@ -261,9 +276,13 @@ TEST(EscalationAnswers, TheListenerGivesExactlyTheDocumentedAnswers) {
     EXPECT_EQ(head.result_int(), 200u);
     EXPECT_EQ(head[bhttp::field::content_type], "text/event-stream; charset=utf-8");
     EXPECT_EQ(head[bhttp::field::cache_control], "no-store");
-    std::array<char, 512> first{};
-    const auto n = socket.read_some(boost::asio::buffer(first));
-    EXPECT_NE(std::string_view(first.data(), n).find("event: ready"), std::string_view::npos);
+    // What the header read took beyond the head is the start of the stream.
+    std::string stream = boost::beast::buffers_to_string(buffer.data());
+    while (stream.find("event: ready") == std::string::npos && stream.size() < 4096) {
+      std::array<char, 512> more{};
+      stream.append(more.data(), socket.read_some(boost::asio::buffer(more)));
+    }
+    EXPECT_NE(stream.find("event: ready"), std::string::npos) << stream;
     http::Response seen{head.result(), 11};
     seen.set(bhttp::field::content_type, head[bhttp::field::content_type]);
     http::testing::record(observed, {events, "GET", 200}, seen);
