@@ -743,8 +743,8 @@ Answer DeskStore::queue(const access::Principal& who, const QueueQuery& query) c
                             : query.view == "unassigned" ? "d.status = 'open' AND $1 <> ''"
                                                          : "d.status <> 'resolved' AND $1 <> ''";
   const auto rows = tx.exec_params(
-      "SELECT " FTE_CONVERSATION_COLUMNS " FROM desk_conversations d LEFT JOIN customers c ON c.id = d.customer_id "
-      "WHERE " +
+      "SELECT " FTE_CONVERSATION_COLUMNS ", to_char(d.due_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+      "FROM desk_conversations d LEFT JOIN customers c ON c.id = d.customer_id WHERE " +
           where +
           " AND ($2 = '' OR d.channel = $2) AND ($3 = '' OR d.priority = $3) "
           "AND (NOT $4 OR d.due_at < clock_timestamp()) "
@@ -755,8 +755,10 @@ Answer DeskStore::queue(const access::Principal& who, const QueueQuery& query) c
   for (const auto& row : rows)
     list.push_back(summary_of(row));
   nlohmann::json answer = {{"conversations", list}};
+  // The cursor holds due_at to the microsecond, as stored: a millisecond
+  // one would bring the page's last row back.
   if (static_cast<int>(rows.size()) == query.limit && !list.empty()) {
-    answer["next"] = list.back()["due_at"].get<std::string>() + "," + list.back()["id"].get<std::string>();
+    answer["next"] = std::string(rows.back()[21].c_str()) + "," + list.back()["id"].get<std::string>();
   }
   return answer;
 }

@@ -323,6 +323,11 @@ function bind() {
     });
   }
   $("filters").addEventListener("change", loadQueue);
+  // A link to a conversation (desk#<id>) opens it, also in an open console.
+  window.addEventListener("hashchange", () => {
+    const id = location.hash.slice(1);
+    if (id && id !== state.selected) select(id);
+  });
   $("claim").addEventListener("click", () => change("claim"));
   $("release").addEventListener("click", () => change("release"));
   $("reopen").addEventListener("click", () => change("reopen"));
