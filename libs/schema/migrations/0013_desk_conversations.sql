@@ -103,6 +103,10 @@ CREATE TABLE desk_audit (
 );
 CREATE INDEX desk_audit_conversation_idx ON desk_audit (conversation_id, id);
 
+-- The desk reads a customer's whole history across channels (and the
+-- latest inbound message per channel for a reply): by customer, newest first.
+CREATE INDEX messages_customer_idx ON messages (customer_id, created_at DESC);
+
 -- A message a person sent names them; the article a reply cites is
 -- messages.kb_article_id as for the agent's replies.
 ALTER TABLE messages ADD COLUMN author text;
