@@ -16,9 +16,10 @@ class KafkaWire(unittest.TestCase):
         cls.addClassCleanup(cls.topics.delete)
         cls.kafka = cls.topics.kafka
 
-    def test_the_seven_contract_topics_exist_with_twelve_partitions(self):
+    def test_the_contract_topics_exist_with_twelve_partitions(self):
         meta = self.kafka.metadata(list(self.topics.names.values()))["topics"]
-        self.assertEqual(len(meta), 7)
+        self.assertEqual(len(meta), len(fte_stack.TOPICS))
+        self.assertEqual(len(meta), 8)
         for name, info in meta.items():
             self.assertEqual((info["error"], len(info["partitions"])), (0, fte_stack.PARTITIONS), name)
 

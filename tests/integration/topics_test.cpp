@@ -38,7 +38,7 @@ protected:
 };
 
 TEST_F(TopicsTest, CreatingTheContractTopicsTwiceChangesNothing) {
-  // A fresh prefix, so the first run really creates all seven whatever the
+  // A fresh prefix, so the first run really creates all eight whatever the
   // broker already holds.
   const std::string prefix = unique_name("topics") + ".";
   struct Cleanup {

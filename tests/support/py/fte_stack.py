@@ -201,7 +201,7 @@ class ScratchDatabase(Database):
 
 
 class ScratchTopics:
-    """The seven contract topics under a fresh prefix (`fte topics create`)."""
+    """The eight contract topics under a fresh prefix (`fte topics create`)."""
 
     def __init__(self, prefix):
         self.prefix = prefix
