@@ -90,7 +90,7 @@ void add_topics_command(CLI::App& app, std::function<int(const Context&)>& run) 
   auto flags = std::make_shared<TopicFlags>();
   topics->add_option("--timeout-ms", flags->timeout_ms, "How long to wait for Kafka")->capture_default_str();
 
-  auto* create_cmd = topics->add_subcommand("create", "Create the seven fte.* topics that are missing");
+  auto* create_cmd = topics->add_subcommand("create", "Create the contract's fte.* topics that are missing");
   create_cmd->add_option_function<int>(
       "--partitions", [flags](int v) { flags->overrides["FTE_TOPIC_PARTITIONS"] = std::to_string(v); },
       "Partitions per topic (FTE_TOPIC_PARTITIONS, default 12)");
