@@ -426,11 +426,13 @@ void reset_sandbox(pqxx::connection& live, const kafka::ClientSettings& settings
     pqxx::work tx(sandbox, "replay: empty the sandbox");
     // Everything the pipeline or the copy wrote; the knowledge (maybe edited
     // by the engineer: articles, past resolutions, calibration set, stored
-    // vectors, their audit and change feed) and the migration history stay.
+    // vectors, their audit and change feed), the desk's SLA targets (the
+    // escalation consumer opens no conversation without them) and the
+    // migration history stay.
     const auto tables =
         tx.exec("SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables WHERE schemaname = 'public' AND "
                 "tablename NOT IN ('knowledge_base', 'kb_examples', 'kb_calibration', 'kb_embeddings', 'kb_audit', "
-                "'kb_changes', 'fte_schema_migrations')");
+                "'kb_changes', 'desk_sla', 'fte_schema_migrations')");
     if (!tables[0][0].is_null()) tx.exec0("TRUNCATE " + tables[0][0].as<std::string>() + " CASCADE");
     tx.commit();
   }
