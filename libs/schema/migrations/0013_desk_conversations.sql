@@ -11,8 +11,7 @@
 
 -- Service-level targets per priority, minutes. Supervisors edit them
 -- (PUT /api/sla); a conversation's due times are fixed when it opens or
--- reopens, so an edit applies to what opens after it. Every priority must
--- keep its row: a conversation is opened with its priority's targets.
+-- reopens, so an edit applies to what opens after it.
 CREATE TABLE desk_sla (
   priority                text PRIMARY KEY CHECK (priority IN ('low', 'normal', 'high', 'urgent')),
   first_response_minutes  integer NOT NULL CHECK (first_response_minutes BETWEEN 1 AND 525600),
