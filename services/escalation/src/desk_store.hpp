@@ -8,6 +8,7 @@
 // (the console's live updates).
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -118,9 +119,12 @@ public:
   };
   [[nodiscard]] std::vector<StatusCount> counts() const;
 
-  /// Publishes what actions left in the outbox (called after each action
-  /// and by a periodic sweep); returns the failure, empty on success.
+  /// Publishes what actions left in the outbox; returns the failure, empty
+  /// on success. One caller per process (the service's relay task), so no
+  /// row is published twice by two publishers racing.
   [[nodiscard]] std::string relay() const;
+  /// Called after each action commits (the service wakes its relay task).
+  void on_committed(std::function<void()> wake) { on_committed_ = std::move(wake); }
 
 private:
   struct Locked;
@@ -134,6 +138,7 @@ private:
   const runtime::Outbox& outbox_;
   std::string activity_topic_;
   DeskSettings settings_;
+  std::function<void()> on_committed_;
 };
 
 /// Whether `text` is a canonical lower-case UUID (what a conversation id

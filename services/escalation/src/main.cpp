@@ -20,8 +20,8 @@ namespace {
 // The escalation API beside the consumer. It reads through its own small
 // pool so a busy consumer never starves it (and the other way round). What
 // people do on the desk is published on fte.desk.activity through the
-// outbox: after each action, and by a sweep for what a crash or a broker
-// outage left.
+// outbox by one relay task: woken after each action, and every 5 s for what
+// a crash or a broker outage left.
 class ApiServer {
 public:
   explicit ApiServer(fte::runtime::Service& service)
@@ -53,6 +53,7 @@ public:
                     },
                     service.logger()),
         work_(boost::asio::make_work_guard(io_)), sla_metrics_(start_sla_metrics(service, desk_)) {
+    desk_.on_committed([this] { relay_.wake(); });
     server_.set_stream_route(api_.events_route(live_));
     server_.start();
     for (int i = 0; i < 2; ++i)
